@@ -1,0 +1,166 @@
+"""OpenAI-compatible endpoints: chat completions (streaming and not) and models.
+
+Decision headers on every supervised answer: X-Supervisor-Decision, X-Supervisor-Rules,
+X-Supervisor-Curriculum (country@version), X-Request-Id. A client may state the student's grade with the
+`X-Supervisor-Grade` header (or `metadata.grade` in the body); it is honoured inside the school's band.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, StreamingResponse
+
+from ..errors import AuthError, BadRequest, SupervisorError
+from ..proxy import ChatRequest, ExchangeResult
+from ..text.segment import split
+from .errors import error_response
+
+ROLES = {"system", "user", "assistant", "tool", "developer"}
+FINISH_BY_DECISION = {"block": "content_filter"}
+
+
+def new_request_id() -> str:
+    return f"req-{uuid.uuid4().hex[:20]}"
+
+
+async def authenticate(request: Request):
+    """Bearer school key → (School, key's grade). The key is never logged or forwarded."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthError("missing API key: send `Authorization: Bearer <school key>` "
+                        "(issue one with `supervisor keys issue --school ID`)")
+    state = request.app.state
+    found = await state.run_sync(state.store.lookup_key, key.strip())
+    if not found:
+        raise AuthError("invalid API key: this key is unknown or revoked")
+    school_id, grade = found
+    school = state.policies.schools.get(school_id)
+    if school is None:
+        raise AuthError(f"the key's school {school_id!r} is no longer configured in policies/schools.yaml")
+    return school, grade
+
+
+async def read_json(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+def _grade(value, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        grade = int(value)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"{where} must be a grade from 1 to 12, got {value!r}", "grade") from exc
+    if not 1 <= grade <= 12:
+        raise BadRequest(f"{where} must be a grade from 1 to 12, got {grade}", "grade")
+    return grade
+
+
+def parse_chat(body: dict, headers) -> ChatRequest:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("`messages` must be a non-empty list of {role, content} objects", "messages")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES:
+            raise BadRequest(f"messages[{i}].role must be one of {', '.join(sorted(ROLES))}", f"messages[{i}].role")
+        if not isinstance(m.get("content"), (str, list, type(None))):
+            raise BadRequest(f"messages[{i}].content must be a string or a list of parts", f"messages[{i}].content")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise BadRequest("`stream` must be true or false", "stream")
+    if body.get("n", 1) != 1:
+        raise BadRequest("`n` other than 1 is not supported: each answer is supervised on its own", "n")
+    if body.get("tools") or body.get("functions"):
+        raise BadRequest("tool calling is not supported through the supervisor", "tools")
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    grade = _grade(headers.get("x-supervisor-grade"), "X-Supervisor-Grade") or _grade(metadata.get("grade"),
+                                                                                         "metadata.grade")
+    params = {k: v for k, v in body.items() if k not in ("messages", "stream", "model", "user", "metadata")}
+    user = body.get("user") if isinstance(body.get("user"), str) else None
+    return ChatRequest(messages=messages, stream=stream, model=body.get("model"), params=params, user=user,
+                       grade=grade, lang=metadata.get("lang") if isinstance(metadata.get("lang"), str) else None)
+
+
+def decision_headers(result: ExchangeResult) -> dict[str, str]:
+    verdict = result.outcome.verdict
+    return {
+        "X-Supervisor-Decision": result.outcome.decision,
+        "X-Supervisor-Rules": ",".join(verdict.rules),
+        "X-Supervisor-Curriculum": result.curriculum,
+        "X-Supervisor-Duration-Ms": f"{result.supervision_ms:.1f}",
+        "X-Request-Id": result.request_id,
+    }
+
+
+def _supervisor_block(result: ExchangeResult) -> dict:
+    return {"decision": result.outcome.decision, "rules": result.outcome.verdict.rules,
+            "curriculum": result.curriculum, "request_id": result.request_id}
+
+
+async def chat_completions(request: Request):
+    request_id = new_request_id()
+    try:
+        school, key_grade = await authenticate(request)
+        chat = parse_chat(await read_json(request), request.headers)
+        proxy = request.app.state.proxy
+        if chat.stream:
+            result = await proxy.collect_stream(request_id, school, key_grade, chat)
+            return StreamingResponse(_sse(result), media_type="text/event-stream",
+                                     headers={**decision_headers(result), "Cache-Control": "no-cache"})
+        result = await proxy.exchange(request_id, school, key_grade, chat)
+    except SupervisorError as exc:
+        return error_response(exc, request_id)
+    text = result.outcome.text
+    body = {
+        "id": f"chatcmpl-{request_id}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": result.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                     "finish_reason": FINISH_BY_DECISION.get(result.outcome.decision, "stop")}],
+        "usage": None,
+        "supervisor": _supervisor_block(result),
+    }
+    return JSONResponse(body, headers=decision_headers(result))
+
+
+async def _sse(result: ExchangeResult):
+    cid, created = f"chatcmpl-{result.request_id}", int(time.time())
+
+    def event(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
+        payload = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": result.model,
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **(extra or {})}
+        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    text = result.outcome.text
+    pieces = [text[s.start:nxt.start] for s, nxt in zip(split(text), [*split(text)[1:], None], strict=True)
+              if nxt is not None]
+    consumed = sum(len(p) for p in pieces)
+    for piece in [*pieces, text[consumed:]]:
+        if piece:
+            yield event({"content": piece})
+    yield event({}, FINISH_BY_DECISION.get(result.outcome.decision, "stop"),
+                {"supervisor": _supervisor_block(result)})
+    yield "data: [DONE]\n\n"
+
+
+async def models(request: Request):
+    try:
+        school, _ = await authenticate(request)
+    except SupervisorError as exc:
+        return error_response(exc)
+    model = request.app.state.proxy.upstream_for(school).config.model
+    return JSONResponse({"object": "list", "data": [{"id": model, "object": "model", "created": 0,
+                                                     "owned_by": "supervised"}]})

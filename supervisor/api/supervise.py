@@ -1,0 +1,51 @@
+"""`POST /v1/supervise`: check-only, for gateways that want the supervisor without proxying through it.
+
+Body: {"country", "grade", "lang", "messages", "response", "mode"?}. Returns the verdict (decision, rules
+with evidence spans and scores) and the text the student would receive. Nothing is sent upstream; a rule
+that would regenerate falls back to removing the offending sentences.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ..enforce import enforce
+from ..errors import BadRequest, SupervisorError
+from ..policy import MODES
+from .errors import error_response
+from .openai import _grade, authenticate, new_request_id, read_json
+
+
+async def supervise(request: Request):
+    request_id = new_request_id()
+    try:
+        school, key_grade = await authenticate(request)
+        body = await read_json(request)
+        response = body.get("response")
+        if not isinstance(response, str):
+            raise BadRequest("`response` (the answer to judge) must be a string", "response")
+        messages = body.get("messages") or []
+        if not isinstance(messages, list):
+            raise BadRequest("`messages` must be a list of {role, content} objects", "messages")
+        country = body.get("country") or school.country
+        if not isinstance(country, str) or len(country) != 2:
+            raise BadRequest("`country` must be a two-letter code such as jp or th", "country")
+        mode = body.get("mode") or school.mode
+        if mode not in MODES:
+            raise BadRequest(f"`mode` must be one of {', '.join(MODES)}", "mode")
+        grade = _grade(body.get("grade"), "grade") or key_grade
+        state = request.app.state
+        compiled = state.rulebooks.current.for_country(country.lower())
+        policy = state.policies.policy_for(school)
+        verdict = await state.supervisor.check(compiled, policy, response=response, messages=messages, grade=grade,
+                                               lang=body.get("lang"), mode=mode)
+        outcome = await enforce(verdict, response, compiled, policy, state.supervisor, messages=messages,
+                                grade=grade, mode=mode)
+    except SupervisorError as exc:
+        return error_response(exc, request_id)
+    return JSONResponse({**verdict.to_dict(), "decision": outcome.decision, "final_text": outcome.text,
+                         "request_id": request_id},
+                        headers={"X-Supervisor-Decision": outcome.decision,
+                                 "X-Supervisor-Rules": ",".join(verdict.rules),
+                                 "X-Supervisor-Curriculum": verdict.curriculum, "X-Request-Id": request_id})

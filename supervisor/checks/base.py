@@ -1,0 +1,51 @@
+"""What every check receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..text.normalize import Folded
+from ..text.segment import Sentence
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule that fired, with its evidence. `span` indexes the text named by `target`."""
+
+    rule_id: str
+    category: str
+    severity: str
+    stage: str            # lexical | semantic | judge
+    score: float
+    target: str           # response | user
+    span: tuple[int, int]
+    sentence: str
+    evidence: str         # the phrase matched, or the nearest must-match example
+    uncertain: bool = False
+
+    def to_dict(self) -> dict:
+        return {"rule": self.rule_id, "category": self.category, "severity": self.severity,
+                "stage": self.stage, "score": round(float(self.score), 4), "target": self.target,
+                "span": list(self.span), "sentence": self.sentence, "evidence": self.evidence}
+
+
+@dataclass
+class TextView:
+    """One text under check (the answer or the student's message), prepared once for every rule."""
+
+    text: str
+    folded: Folded
+    sentences: list[Sentence]
+    # cosine of each sentence (rows) against every example in the semantic index (columns)
+    similarities: np.ndarray | None = None
+
+
+@dataclass
+class CheckContext:
+    response: TextView
+    user: TextView
+    lang: str
+    grade: int | None
+    help_markers: tuple[str, ...] = field(default=())

@@ -1,0 +1,249 @@
+"""The `supervisor` command. The only place that exits: 0 ok, 1 user error, 3 crash."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import ConfigError, SupervisorError
+
+EXIT_OK, EXIT_USER, EXIT_CRASH = 0, 1, 3
+
+
+def _settings(args):
+    from .settings import load_settings
+
+    settings = load_settings(getattr(args, "config", None))
+    if getattr(args, "curricula", None):
+        settings = settings.with_overrides(curricula_dir=Path(args.curricula).resolve())
+    return settings
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .logs import configure_logging
+
+    settings = _settings(args)
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+    settings = settings.with_overrides(**overrides)
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                timeout_graceful_shutdown=5)
+    return EXIT_OK
+
+
+def _read_text(value: str) -> str:
+    return sys.stdin.read() if value == "-" else value
+
+
+def cmd_check(args) -> int:
+    from .policy import DEFAULT_POLICY
+    from .services import make_embedder, make_rulebook, make_supervisor
+
+    settings = _settings(args)
+    embedder = make_embedder(settings)
+    rulebook = make_rulebook(settings, embedder, countries=[args.country])
+    compiled = rulebook.for_country(args.country)
+    messages = [{"role": "user", "content": args.user}] if args.user else None
+    verdict = make_supervisor(settings, embedder).check_sync(
+        compiled, DEFAULT_POLICY, response=_read_text(args.text), messages=messages, grade=args.grade,
+        lang=args.lang, mode=args.mode)
+    if args.json:
+        print(json.dumps(verdict.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(f"decision: {verdict.decision}    curriculum: {verdict.curriculum}    lang: {verdict.lang}"
+              f"    grade: {verdict.grade}")
+        for f in verdict.findings:
+            print(f"  {verdict.actions.get(f.rule_id, '?'):7} {f.rule_id} ({f.category}, {f.severity}, "
+                  f"{f.stage} {f.score:.3f}) [{f.target} {f.span[0]}:{f.span[1]}] {f.sentence[:100]!r}")
+    return EXIT_OK
+
+
+def cmd_lint(args) -> int:
+    from .lint import lint_rulebook
+    from .policy import load_policies
+    from .rules.loader import load_curricula
+    from .services import make_embedder, make_rulebook
+
+    settings = _settings(args)
+    paths = [Path(p).resolve() for p in args.paths] or [settings.curricula_dir, settings.policies_dir]
+    roots, countries, policy_dirs = set(), set(), []
+    for path in paths:
+        folder = path if path.is_dir() else path.parent
+        if (folder / "schools.yaml").exists() or (folder / "policies.yaml").exists():
+            policy_dirs.append(folder)
+        elif (folder / "country.yaml").exists() or (folder / "baseline.yaml").exists():
+            roots.add(folder.parent)
+            if not folder.name.startswith("_"):
+                countries.add(folder.name)
+        elif (folder / "_baseline").is_dir():
+            roots.add(folder)
+        else:
+            print(f"{path}: not a curricula folder, a country folder or a policies folder", file=sys.stderr)
+            return EXIT_USER
+    if len(roots) > 1:
+        print("lint one curricula tree at a time: " + ", ".join(map(str, sorted(roots))), file=sys.stderr)
+        return EXIT_USER
+    problems, report = [], None
+    for folder in policy_dirs:
+        try:
+            load_policies(folder)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if roots:
+        root = roots.pop()
+        settings = settings.with_overrides(curricula_dir=root)
+        only = sorted(countries) or None
+        try:
+            load_curricula(root, only)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+        if not problems and not args.no_examples:
+            embedder = make_embedder(settings)
+            rulebook = make_rulebook(settings, embedder, countries=only)
+            report = lint_rulebook(rulebook, embedder.embed)
+            if only:  # linting one country: the baseline's own report belongs to its own lint run
+                report.rules = [r for r in report.rules if r.curriculum in only]
+                report.problems = [p for p in report.problems if "[baseline" not in p.message]
+            problems.extend(report.problems)
+    if args.json:
+        out = report.to_dict() if report else {"ok": not problems, "rules": [], "warnings": []}
+        out["problems"] = [{"file": p.file, "line": p.line, "message": p.message} for p in problems]
+        out["ok"] = not problems
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        for p in problems:
+            print(p)
+        if report:
+            for w in report.warnings:
+                print(f"warning: {w}")
+            tested = sum(r.tested for r in report.rules)
+            failing = sum(1 for r in report.rules if not r.ok)
+            print(f"{len(report.rules)} rule checks, {tested} examples run, {failing} rules with failing examples, "
+                  f"{len(problems)} problems", file=sys.stderr)
+        elif not problems:
+            print("ok (structure only)" if args.no_examples else "ok", file=sys.stderr)
+    return EXIT_USER if problems else EXIT_OK
+
+
+def cmd_eval(args) -> int:
+    from .evaluation import evaluate_file, format_table
+
+    settings = _settings(args)
+    result = evaluate_file(settings, Path(args.file), progress=not args.json and not args.quiet)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(format_table(result))
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from .policy import POLICIES_FILE, SCHOOLS_FILE
+    from .rules.schema import export
+
+    schemas = {**export(), "policies": POLICIES_FILE, "schools": SCHOOLS_FILE}
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, body in schemas.items():
+            (out / f"{name}.schema.json").write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+        print(f"wrote {len(schemas)} schemas to {out}")
+    else:
+        print(json.dumps(schemas[args.which] if args.which else schemas, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_keys_issue(args) -> int:
+    from .policy import load_policies
+    from .store import open_store
+
+    settings = _settings(args)
+    policies = load_policies(settings.policies_dir)
+    if args.school not in policies.schools:
+        print(f"unknown school {args.school!r}; known: {', '.join(sorted(policies.schools))} "
+              f"(schools are defined in {settings.policies_dir / 'schools.yaml'})", file=sys.stderr)
+        return EXIT_USER
+    store = open_store(settings.database_url)
+    try:
+        key = store.issue_key(args.school, label=args.label, grade=args.grade)
+    finally:
+        store.close()
+    print(key)
+    print(f"# API key for school {args.school}; shown once, only its hash is stored.", file=sys.stderr)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="supervisor", description=__doc__)
+    parser.add_argument("--config", help="settings file (YAML); environment variables override it")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the proxy and the review pages")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("check", help="judge one answer and print the verdict")
+    p.add_argument("--country", required=True)
+    p.add_argument("--grade", type=int)
+    p.add_argument("--lang")
+    p.add_argument("--mode", default="tutor", choices=["tutor", "open", "exam"])
+    p.add_argument("--user", help="the student's message the answer replies to")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--curricula", help="curricula folder (default: the shipped one)")
+    p.add_argument("text", help="the answer to judge, or - for standard input")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("lint", help="validate curricula and policies and run the examples inside them")
+    p.add_argument("paths", nargs="*", help="curricula folder, country folders or policies folder")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-examples", action="store_true", help="structure only; do not run the model")
+    p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("eval", help="score a JSONL case file (see shared/eval/FORMAT.md)")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--curricula", help="curricula folder (default: the shipped one)")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("schema", help="print the JSON Schemas of the YAML files, for editors")
+    p.add_argument("which", nargs="?", choices=["country", "rules", "policies", "schools"])
+    p.add_argument("--out", help="write one <name>.schema.json per file into this folder")
+    p.set_defaults(func=cmd_schema)
+
+    keys = sub.add_parser("keys", help="API keys for schools").add_subparsers(dest="keys_command", required=True)
+    p = keys.add_parser("issue", help="print a new API key for a school once; only its hash is stored")
+    p.add_argument("--school", required=True)
+    p.add_argument("--grade", type=int, help="the grade this key's students are judged at")
+    p.add_argument("--label", help="a note for whom the key is (e.g. 'class 5-2 tablets')")
+    p.set_defaults(func=cmd_keys_issue)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        code = EXIT_USER
+    except SupervisorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = EXIT_USER
+    except KeyboardInterrupt:
+        code = EXIT_USER
+    except Exception:  # noqa: BLE001 - the one place that turns a crash into an exit code
+        import traceback
+
+        traceback.print_exc()
+        code = EXIT_CRASH
+    sys.exit(code)

@@ -1,0 +1,200 @@
+"""Schools and action policies, from `policies/*.yaml`.
+
+`policies/policies.yaml` names action policies: which action each severity gets, per-category overrides, per
+mode (`tutor`, `open`, `exam`) adjustments, regeneration attempts. `policies/schools.yaml` lists schools:
+country, grade band, mode, policy and upstream. Both are validated like curricula (file:line errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import jsonschema
+
+from .errors import ConfigError, Problem
+from .rules import schema
+from .rules.model import Rule
+from .rules.validate import schema_problems
+from .rules.yaml_lines import line_of, load_yaml
+
+ACTION_RANK = {"pass": 0, "flag": 1, "rewrite": 2, "block": 3}
+MODES = ("tutor", "open", "exam")
+
+_ACTIONS = {"type": "object", "additionalProperties": False,
+            "properties": {s: {"enum": list(schema.ACTIONS)} for s in schema.SEVERITIES}}
+_CATEGORY_ACTIONS = {"type": "object", "propertyNames": {"enum": list(schema.CATEGORIES)},
+                     "additionalProperties": {"enum": list(schema.ACTIONS)}}
+_ADJUST = {"type": "object", "additionalProperties": False,
+           "properties": {"actions": _ACTIONS, "categories": _CATEGORY_ACTIONS}}
+
+POLICIES_FILE = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Action policies (policies/policies.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schema_version", "policies"],
+    "properties": {
+        "schema_version": {"const": schema.SCHEMA_VERSION},
+        "policies": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["actions"],
+                "properties": {
+                    "description": {"type": "string"},
+                    "actions": {**_ACTIONS, "required": list(schema.SEVERITIES)},
+                    "categories": _CATEGORY_ACTIONS,
+                    "modes": {"type": "object", "propertyNames": {"enum": list(MODES)},
+                              "additionalProperties": _ADJUST},
+                    "regenerate_attempts": {"type": "integer", "minimum": 0, "maximum": 5},
+                    "hold_full_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)}},
+                },
+            },
+        },
+    },
+}
+
+SCHOOLS_FILE = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Schools (policies/schools.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schema_version", "schools"],
+    "properties": {
+        "schema_version": {"const": schema.SCHEMA_VERSION},
+        "schools": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "name", "country", "grades"],
+                "properties": {
+                    "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
+                    "name": {"type": "string", "minLength": 1},
+                    "country": {"type": "string", "pattern": r"^[a-z]{2}$"},
+                    "grades": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 12},
+                               "minItems": 2, "maxItems": 2},
+                    "languages": {"type": "array", "items": {"enum": list(schema.LANGUAGES)}},
+                    "mode": {"enum": list(MODES)},
+                    "policy": {"type": "string"},
+                    "upstream": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    actions: Mapping[str, str]
+    categories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    modes: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=lambda: MappingProxyType({}))
+    regenerate_attempts: int = 2
+    hold_full_categories: tuple[str, ...] = ("self_harm", "sexual_content")
+
+    def action_for(self, rule: Rule, mode: str) -> str:
+        """Mode's category override, then the policy's, then the rule's own action, then by severity."""
+        adjust = self.modes.get(mode, {})
+        for table in (adjust.get("categories", {}), self.categories):
+            if rule.category in table:
+                return table[rule.category]
+        if rule.action:
+            return rule.action
+        return adjust.get("actions", {}).get(rule.severity) or self.actions[rule.severity]
+
+
+DEFAULT_POLICY = Policy(
+    name="default",
+    actions=MappingProxyType({"low": "flag", "medium": "rewrite", "high": "block", "critical": "block"}),
+)
+
+
+@dataclass(frozen=True)
+class School:
+    id: str
+    name: str
+    country: str
+    grades: tuple[int, int]
+    mode: str = "tutor"
+    policy: str = "default"
+    upstream: str = "default"
+    languages: tuple[str, ...] = ()
+
+    def grade_for(self, requested: int | None) -> int:
+        """The grade a request is judged at: the requested one if inside the band, else the band's first
+        (the most protective: an unknown grade is treated as the youngest the school teaches)."""
+        if requested is not None and self.grades[0] <= requested <= self.grades[1]:
+            return requested
+        return self.grades[0]
+
+
+@dataclass(frozen=True)
+class Policies:
+    policies: Mapping[str, Policy]
+    schools: Mapping[str, School]
+
+    def policy_for(self, school: School) -> Policy:
+        return self.policies.get(school.policy, DEFAULT_POLICY)
+
+
+def load_policies(folder: Path) -> Policies:
+    folder = Path(folder)
+    problems: list[Problem] = []
+    policies: dict[str, Policy] = {"default": DEFAULT_POLICY}
+    schools: dict[str, School] = {}
+
+    pfile = folder / "policies.yaml"
+    if pfile.is_file():
+        data = _validated(pfile, POLICIES_FILE, problems)
+        if data:
+            for name, raw in data["policies"].items():
+                policies[name] = Policy(
+                    name=name,
+                    actions=MappingProxyType(dict(raw["actions"])),
+                    categories=MappingProxyType(dict(raw.get("categories") or {})),
+                    modes=MappingProxyType({m: {k: dict(v) for k, v in adj.items()}
+                                            for m, adj in (raw.get("modes") or {}).items()}),
+                    regenerate_attempts=raw.get("regenerate_attempts", 2),
+                    hold_full_categories=tuple(raw.get("hold_full_categories",
+                                                       DEFAULT_POLICY.hold_full_categories)),
+                )
+    sfile = folder / "schools.yaml"
+    if sfile.is_file():
+        data = _validated(sfile, SCHOOLS_FILE, problems)
+        if data:
+            for i, raw in enumerate(data["schools"]):
+                line = line_of(data, ["schools", i])
+                if raw["id"] in schools:
+                    problems.append(Problem(str(sfile), line, f"duplicate school id {raw['id']!r}"))
+                if raw.get("policy", "default") not in policies:
+                    problems.append(Problem(str(sfile), line_of(data, ["schools", i, "policy"]),
+                                            f"school {raw['id']}: unknown policy {raw['policy']!r} "
+                                            f"(known: {', '.join(sorted(policies))})"))
+                if raw["grades"][0] > raw["grades"][1]:
+                    problems.append(Problem(str(sfile), line_of(data, ["schools", i, "grades"]),
+                                            f"school {raw['id']}: grades {raw['grades']}: first is after last"))
+                schools[raw["id"]] = School(
+                    id=raw["id"], name=raw["name"], country=raw["country"], grades=tuple(raw["grades"]),
+                    mode=raw.get("mode", "tutor"), policy=raw.get("policy", "default"),
+                    upstream=raw.get("upstream", "default"), languages=tuple(raw.get("languages") or ()))
+    if problems:
+        raise ConfigError(problems)
+    return Policies(MappingProxyType(policies), MappingProxyType(schools))
+
+
+def _validated(path: Path, file_schema: dict, problems: list[Problem]) -> dict | None:
+    try:
+        data = load_yaml(path)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return None
+    found = schema_problems(path, data, jsonschema.Draft202012Validator(file_schema))
+    problems.extend(found)
+    return None if found else data

@@ -1,0 +1,203 @@
+"""The curriculum file format, declared once as JSON Schema.
+
+The loader validates every YAML file against these schemas (so unknown keys and wrong types are errors
+with a file:line), and `supervisor schema` exports them so editors validate YAML as it is typed.
+Cross-file checks (duplicate ids, unknown documents, examples that contradict phrases) live in the loader.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+CATEGORIES = (
+    # universal safety
+    "self_harm", "crisis_support", "violence_weapons", "sexual_content", "drugs_alcohol", "gambling",
+    "hate_harassment", "dangerous_activity", "personal_data", "extremism",
+    # pedagogy
+    "academic_integrity", "age_appropriateness",
+    # curriculum and culture
+    "religion", "national_symbols", "contested_history", "official_terminology", "sex_education_by_grade",
+)
+CONTROL_CATEGORIES = ("benign_lesson", "hard_negative", "safe_general", "harmful_general")
+
+LANGUAGES = ("ja", "th", "vi", "id", "ms", "tl", "km", "en", "zh", "lo", "my", "ta")
+SEVERITIES = ("low", "medium", "high", "critical")
+ACTIONS = ("pass", "flag", "rewrite", "block")
+KINDS = ("phrase", "fuzzy", "semantic")
+REWRITE_STRATEGIES = ("replace_terms", "append_note", "append_help", "remove_sentences", "regenerate")
+
+_ID = r"^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9-]*)+$"
+_LANG_KEYS = {"propertyNames": {"enum": list(LANGUAGES)}}
+
+
+def _per_language(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", **_LANG_KEYS, "additionalProperties": item}
+
+
+_TEXT = {"type": "string", "minLength": 1}
+_TEXTS_PER_LANGUAGE = _per_language({"type": "array", "items": _TEXT, "minItems": 1})
+_TEXT_PER_LANGUAGE = _per_language(_TEXT)
+_GRADE = {"type": "integer", "minimum": 1, "maximum": 12}
+
+DOCUMENT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "title", "issuer"],
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
+        "title": _TEXT,
+        "title_en": _TEXT,
+        "issuer": _TEXT,
+        "edition": {"type": ["string", "integer"]},
+        "url": {"type": "string", "pattern": r"^https?://"},
+    },
+}
+
+GRADE_BAND = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["level", "grades"],
+    "properties": {
+        "level": _TEXT,
+        "level_en": _TEXT,
+        "grades": {"type": "array", "items": _GRADE, "minItems": 2, "maxItems": 2},
+        "ages": {"type": "array", "items": {"type": "integer", "minimum": 3, "maximum": 20}, "minItems": 2,
+                 "maxItems": 2},
+        "local_names": {"type": "array", "items": _TEXT},
+    },
+}
+
+COUNTRY_FILE = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Curriculum country file (curricula/<cc>/country.yaml, curricula/_baseline/baseline.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schema_version", "country", "name", "languages", "messages"],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "country": {"type": "string", "pattern": r"^([a-z]{2}|baseline)$"},
+        "name": _TEXT,
+        "extends": {"const": "baseline", "description": "Countries extend the universal baseline explicitly."},
+        "disable": {
+            "type": "array",
+            "description": "Baseline rules this country switches off, by id, each with the reason.",
+            "items": {"type": "object", "additionalProperties": False, "required": ["id", "reason"],
+                      "properties": {"id": {"type": "string", "pattern": _ID}, "reason": _TEXT}},
+        },
+        "languages": {"type": "array", "items": {"enum": list(LANGUAGES)}, "minItems": 1, "uniqueItems": True},
+        "documents": {"type": "array", "items": DOCUMENT},
+        "grades": {"type": "array", "items": GRADE_BAND},
+        "messages": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["refusal", "help"],
+            "properties": {
+                "refusal": {**_TEXT_PER_LANGUAGE, "description": "What a student sees instead of a blocked answer."},
+                "help": {**_TEXT_PER_LANGUAGE,
+                         "description": "Local help for a student in distress. Name the kind of help; never "
+                                        "invent a hotline number."},
+                "rewritten": {**_TEXT_PER_LANGUAGE, "description": "Note added when part of an answer was changed."},
+            },
+        },
+        "help_markers": {
+            **_TEXTS_PER_LANGUAGE,
+            "description": "Phrases that show an answer already points the student to help (counsellor, "
+                           "trusted adult, helpline); crisis rules with `response_lacks: help` use them.",
+        },
+    },
+}
+
+REWRITE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["strategy"],
+    "properties": {
+        "strategy": {"enum": list(REWRITE_STRATEGIES)},
+        "guidance": {**_TEXT, "description": "For regenerate: what the upstream is told to do differently."},
+        "replacements": _per_language({"type": "object", "additionalProperties": {"type": "string"}}),
+    },
+}
+
+RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "category", "severity", "description", "kind", "examples", "source"],
+    "properties": {
+        "id": {"type": "string", "pattern": _ID},
+        "category": {"enum": list(CATEGORIES)},
+        "severity": {"enum": list(SEVERITIES)},
+        "grades": {"type": "array", "items": _GRADE, "minItems": 2, "maxItems": 2,
+                   "description": "[first, last] grade the rule applies to; absent means every grade."},
+        "description": _TEXT,
+        "kind": {"type": "array", "items": {"enum": list(KINDS)}, "minItems": 1, "uniqueItems": True},
+        "target": {"enum": ["response", "user"],
+                   "description": "What the rule reads: the assistant's answer (default) or the student's "
+                                  "last message (disclosures, requests to cheat)."},
+        "when": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "Extra conditions on the answer for rules that target the student's message.",
+            "properties": {
+                "response_lacks": {"enum": ["help"]},
+                "response_min_chars": {"type": "integer", "minimum": 1},
+            },
+        },
+        "phrases": _TEXTS_PER_LANGUAGE,
+        "examples": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["match"],
+            "properties": {"match": _TEXTS_PER_LANGUAGE, "no_match": _TEXTS_PER_LANGUAGE},
+        },
+        "threshold": {"type": "number", "minimum": 0.5, "maximum": 1.0,
+                      "description": "Semantic: the least similarity to a must-match example."},
+        "margin": {"type": "number", "minimum": -0.2, "maximum": 0.5,
+                   "description": "Semantic: how much closer to must-match than to must-not examples."},
+        "fuzzy_score": {"type": "number", "minimum": 60, "maximum": 100},
+        "action": {"enum": list(ACTIONS), "description": "Overrides the policy's action for this severity."},
+        "rewrite": REWRITE,
+        "hold": {"enum": ["sentence", "full"],
+                 "description": "Streaming: `full` holds the whole answer until it is checked."},
+        "messages": _TEXT_PER_LANGUAGE,
+        "overrides": {"type": "string", "pattern": _ID,
+                      "description": "The baseline rule this country rule replaces."},
+        "source": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["document"],
+            "properties": {"document": {"type": "string"}, "clause": _TEXT},
+        },
+    },
+}
+
+RULES_FILE = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Curriculum rules file (curricula/<cc>/*.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schema_version", "rules"],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "rules": {"type": "array", "items": RULE},
+    },
+}
+
+
+LESSONS_FILE = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Everyday lesson sentences (curricula/<cc>/lessons.yaml)",
+    "description": "Sentences from ordinary good lessons, per language, that no rule may match. Every semantic "
+                   "rule must be closer to its own must-match examples than to these, which calibrates each "
+                   "language's background similarity (in some languages any two sentences look alike).",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["schema_version", "lessons"],
+    "properties": {"schema_version": {"const": SCHEMA_VERSION}, "lessons": _TEXTS_PER_LANGUAGE},
+}
+
+
+def export() -> dict[str, Any]:
+    """The JSON Schemas for editors: one for country files, one for rule files."""
+    return {"country": COUNTRY_FILE, "rules": RULES_FILE, "lessons": LESSONS_FILE}

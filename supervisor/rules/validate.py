@@ -1,0 +1,54 @@
+"""JSON Schema validation that reports `file:line: rule <id>: key: what to fix`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from ..errors import Problem
+from . import schema
+from .yaml_lines import line_of
+
+
+def schema_problems(path: Path, data: Any, validator: jsonschema.Draft202012Validator) -> list[Problem]:
+    if not isinstance(data, dict):
+        return [Problem(str(path), 1, "expected a mapping with `schema_version` first")]
+    version = data.get("schema_version")
+    if version != schema.SCHEMA_VERSION:
+        return [Problem(str(path), line_of(data, ["schema_version"]) or 1,
+                        f"schema_version must be {schema.SCHEMA_VERSION} (found {version!r})")]
+    problems = []
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        where = list(err.absolute_path)
+        rule_id = rule_id_at(data, where)
+        prefix = f"rule {rule_id}: " if rule_id else ""
+        key = ".".join(str(p) for p in where if not isinstance(p, int)) or "(top level)"
+        problems.append(Problem(str(path), line_of(data, where), f"{prefix}{key}: {_humane(err)}"))
+    return problems
+
+
+def rule_id_at(data: Any, where: list[Any]) -> str | None:
+    if len(where) >= 2 and where[0] == "rules" and isinstance(where[1], int):
+        rules = data.get("rules") or []
+        if where[1] < len(rules) and isinstance(rules[where[1]], dict):
+            return rules[where[1]].get("id")
+    return None
+
+
+def _humane(err: jsonschema.ValidationError) -> str:
+    """Turn jsonschema's messages into what an officer should fix."""
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = sorted(err.schema.get("properties", {}))
+        unknown = sorted(set(err.instance) - set(allowed))
+        if allowed:
+            return f"unknown key {', '.join(map(repr, unknown))}; allowed keys: {', '.join(allowed)}"
+        return f"unknown key {', '.join(map(repr, unknown))}"
+    if err.validator == "propertyNames":
+        return f"{err.instance!r} is not a supported language code; use one of {', '.join(schema.LANGUAGES)}"
+    if err.validator == "required":
+        return err.message.replace("is a required property", "is required")
+    if err.validator == "enum":
+        return f"{err.instance!r} is not one of: {', '.join(map(str, err.validator_value))}"
+    return err.message

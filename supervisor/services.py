@@ -1,0 +1,32 @@
+"""Building the long-lived services from Settings. Shared by the CLI commands and the app's lifespan."""
+
+from __future__ import annotations
+
+from .models.embedder import CachedEmbedder, build_embedder
+from .models.judge import Judge
+from .rules.rulebook import Rulebook, compile_rulebook
+from .settings import Settings
+from .supervision import Supervisor
+
+
+def make_embedder(settings: Settings) -> CachedEmbedder:
+    embedder = build_embedder(settings.embedder_backend, settings.embedder_model, settings.embedder_threads)
+    embedder.load(settings.cache_dir)
+    return embedder
+
+
+def make_rulebook(settings: Settings, embedder: CachedEmbedder, countries=None) -> Rulebook:
+    rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, countries,
+                                threshold=settings.semantic_threshold, margin=settings.semantic_margin)
+    try:
+        embedder.save(settings.cache_dir)
+    except OSError:
+        pass  # a read-only cache folder only costs start-up time
+    return rulebook
+
+
+def make_supervisor(settings: Settings, embedder: CachedEmbedder) -> Supervisor:
+    judge = None
+    if settings.judge_model:
+        judge = Judge(settings.judge_model, settings.judge_api_base, settings.judge_api_key)
+    return Supervisor(embedder, judge)

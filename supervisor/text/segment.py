@@ -1,0 +1,97 @@
+"""Sentence segmentation that works on scripts with and without spaces between words.
+
+Boundaries: `。！？` (Japanese, Chinese), `។ ៕` (Khmer), `။` (Burmese), `.?!` followed by space or end
+(Latin scripts, with care for decimals and common abbreviations), line breaks, and, for Thai and Lao (which
+mark sentence ends with a space, not punctuation), a space between two runs of Thai/Lao letters. A length cap
+splits text that never ends a sentence, at the last space or comma before the cap.
+
+`Segmenter` is incremental: feed it text as it streams and it hands back sentences once their boundary is
+certain, which is what sentence-by-sentence release needs; `split()` is the one-shot form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_SENTENCE_CHARS = 400
+
+_THAI_LAO = "\u0e00-\u0e7f\u0e80-\u0eff"
+_CLOSERS = "\"'”’」』）)】]"
+_TERMINAL = re.compile(
+    r"(?:[。！？!?។៕။]+[" + re.escape(_CLOSERS) + r"]*)"      # CJK / Khmer / Burmese / ! ? always end
+    r"|(?:(?<![0-9])\.(?![0-9])[" + re.escape(_CLOSERS) + r"]*(?=\s|$))"  # a full stop before space/end
+    r"|(?:\n+)"
+    r"|(?:(?<=[" + _THAI_LAO + r"]) +(?=[" + _THAI_LAO + r"]))"  # Thai/Lao sentence space
+)
+_ABBREVIATIONS = {"e.g", "i.e", "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "no", "fig", "tp", "tt", "bs"}
+_SOFT_BREAK = re.compile(r"[\s,、，;；:：]")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    start: int  # offsets into the whole text
+    end: int
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    word = re.search(r"([A-Za-z.]+)$", text[:dot])
+    return bool(word) and word.group(1).lower().rstrip(".") in _ABBREVIATIONS
+
+
+class Segmenter:
+    """Incremental splitter. `feed()` returns completed sentences; `flush()` returns the rest."""
+
+    def __init__(self, max_chars: int = MAX_SENTENCE_CHARS):
+        self.max_chars = max_chars
+        self.buffer = ""
+        self.offset = 0  # offset of buffer[0] in the whole text
+
+    def feed(self, text: str) -> list[Sentence]:
+        self.buffer += text
+        return self._drain(final=False)
+
+    def flush(self) -> list[Sentence]:
+        return self._drain(final=True)
+
+    def _drain(self, final: bool) -> list[Sentence]:
+        out: list[Sentence] = []
+        while True:
+            cut = self._next_cut(final)
+            if cut is None:
+                break
+            out.extend(self._emit(cut))
+        if final and self.buffer:
+            out.extend(self._emit(len(self.buffer)))
+        return out
+
+    def _next_cut(self, final: bool) -> int | None:
+        for m in _TERMINAL.finditer(self.buffer):
+            end = m.end()
+            if m.group(0).startswith(".") and _is_abbreviation(self.buffer, m.start()):
+                continue
+            # a boundary at the very end of the buffer may still grow ("?!", a closing quote, more spaces)
+            if end >= len(self.buffer) and not final:
+                return None
+            return end
+        if len(self.buffer) > self.max_chars:
+            window = self.buffer[: self.max_chars]
+            soft = [m.end() for m in _SOFT_BREAK.finditer(window)]
+            return soft[-1] if soft and soft[-1] > self.max_chars // 2 else self.max_chars
+        return None
+
+    def _emit(self, cut: int) -> list[Sentence]:
+        piece, self.buffer = self.buffer[:cut], self.buffer[cut:]
+        start = self.offset
+        self.offset += cut
+        stripped = piece.strip()
+        if not stripped:
+            return []
+        lead = len(piece) - len(piece.lstrip())
+        return [Sentence(stripped, start + lead, start + lead + len(stripped))]
+
+
+def split(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[Sentence]:
+    seg = Segmenter(max_chars)
+    return seg.feed(text) + seg.flush()

@@ -1,0 +1,102 @@
+"""The upstream model, always through `litellm.acompletion`. Hand-written provider code is never used.
+
+The school's key never travels upstream (litellm gets only the configured upstream key), and upstream
+failures become UpstreamError/UpstreamTimeout, never an assistant message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from .errors import UpstreamError, UpstreamTimeout
+from .settings import UpstreamConfig
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+# Sampling parameters a client may set that are passed on unchanged.
+PASSTHROUGH = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "presence_penalty",
+               "frequency_penalty", "seed", "response_format", "logit_bias")
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    model: str
+    finish_reason: str | None
+    usage: dict | None
+
+
+def _litellm():
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    return litellm
+
+
+def _translate(exc: Exception) -> UpstreamError:
+    litellm = _litellm()
+    name = type(exc).__name__
+    if isinstance(exc, litellm.exceptions.Timeout) or "Timeout" in name:
+        return UpstreamTimeout(f"the upstream model did not answer in time ({name})")
+    status = getattr(exc, "status_code", None)
+    detail = str(exc).splitlines()[0][:300] if str(exc) else name
+    return UpstreamError(f"the upstream model failed ({name}{f', HTTP {status}' if status else ''}): {detail}")
+
+
+class Upstream:
+    def __init__(self, config: UpstreamConfig, api_base: str | None = None):
+        self.config = config
+        self.api_base = api_base or config.api_base
+
+    @property
+    def litellm_model(self) -> str:
+        # The demo upstream speaks the OpenAI protocol on a local route.
+        return "openai/demo" if self.config.is_demo else self.config.model
+
+    def _kwargs(self, body: dict, messages: list[dict], user: str | None) -> dict:
+        kwargs = {k: body[k] for k in PASSTHROUGH if body.get(k) is not None}
+        kwargs.update(model=self.litellm_model, messages=messages, timeout=self.config.timeout,
+                      num_retries=self.config.retries)
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        # An explicit key is always passed: otherwise litellm would fall back to OPENAI_API_KEY and friends.
+        kwargs["api_key"] = self.config.api_key or ("demo" if self.config.is_demo else None)
+        if kwargs["api_key"] is None:
+            del kwargs["api_key"]
+        if user:
+            # litellm drops `user` for providers it does not map it for; extra_body always carries it.
+            kwargs["user"] = user
+            kwargs["extra_body"] = {"user": user}
+        return kwargs
+
+    async def complete(self, body: dict, messages: list[dict], user: str | None = None) -> Completion:
+        litellm = _litellm()
+        try:
+            reply = await litellm.acompletion(**self._kwargs(body, messages, user))
+        except Exception as exc:  # litellm raises many provider-specific types
+            raise _translate(exc) from exc
+        choice = reply.choices[0]
+        text = choice.message.content
+        if text is None:
+            raise UpstreamError("the upstream model returned no text content (tool calls are not supported)")
+        usage = reply.usage.model_dump() if getattr(reply, "usage", None) else None
+        return Completion(text, reply.model or self.config.model, choice.finish_reason, usage)
+
+    async def stream(self, body: dict, messages: list[dict], user: str | None = None) -> AsyncIterator[str]:
+        """Yield text deltas as the upstream produces them."""
+        litellm = _litellm()
+        try:
+            response = await litellm.acompletion(stream=True, **self._kwargs(body, messages, user))
+            async for chunk in response:
+                if not chunk.choices:
+                    continue
+                delta = chunk.choices[0].delta
+                if delta is not None and delta.content:
+                    yield delta.content
+        except (UpstreamError, GeneratorExit):
+            raise
+        except Exception as exc:
+            raise _translate(exc) from exc

