@@ -24,7 +24,12 @@ def schema_problems(path: Path, data: Any, validator: jsonschema.Draft202012Vali
         where = list(err.absolute_path)
         rule_id = rule_id_at(data, where)
         prefix = f"rule {rule_id}: " if rule_id else ""
-        key = ".".join(str(p) for p in where if not isinstance(p, int)) or "(top level)"
+        inside = where[2:] if rule_id else where
+        key = ".".join(str(p) for p in inside if not isinstance(p, int)) or ("(rule)" if rule_id else "(top level)")
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            # point at the unknown key itself, not at the start of the mapping that holds it
+            unknown = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            where = [*where, unknown[0]] if unknown else where
         problems.append(Problem(str(path), line_of(data, where), f"{prefix}{key}: {_humane(err)}"))
     return problems
 

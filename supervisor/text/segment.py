@@ -20,7 +20,7 @@ _THAI_LAO = "\u0e00-\u0e7f\u0e80-\u0eff"
 _CLOSERS = "\"'”’」』）)】]"
 _TERMINAL = re.compile(
     r"(?:[。！？!?។៕။]+[" + re.escape(_CLOSERS) + r"]*)"      # CJK / Khmer / Burmese / ! ? always end
-    r"|(?:(?<![0-9])\.(?![0-9])[" + re.escape(_CLOSERS) + r"]*(?=\s|$))"  # a full stop before space/end
+    r"|(?:\.(?![0-9])[" + re.escape(_CLOSERS) + r"]*(?=\s|$))"  # a full stop before space/end
     r"|(?:\n+)"
     r"|(?:(?<=[" + _THAI_LAO + r"]) +(?=[" + _THAI_LAO + r"]))"  # Thai/Lao sentence space
 )

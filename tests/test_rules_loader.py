@@ -1,0 +1,117 @@
+"""Curriculum loading: every problem is reported as file:line with what to fix."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from supervisor.errors import ConfigError
+from supervisor.rules.loader import load_curricula
+
+from conftest import FIXTURE_CURRICULA
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    root = tmp_path / "curricula"
+    shutil.copytree(FIXTURE_CURRICULA, root)
+    return root
+
+
+def problems_of(root: Path) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        load_curricula(root)
+    return [str(p) for p in err.value.problems]
+
+
+def test_fixture_loads_with_explicit_inheritance(tree):
+    curricula = load_curricula(tree)
+    jp = curricula["jp"]
+    ids = {r.id for r in jp.rules}
+    assert "jp.northern-territories-name" in ids and "base.self-harm-methods" in ids
+    assert curricula["baseline"].version != jp.version and len(jp.version) == 12
+    assert jp.message(jp.help, "ja").startswith("つらいとき")     # the country's own help message wins
+    assert "th" in jp.refusal                                      # others come from the baseline
+
+
+def test_unknown_key_names_file_line_and_allowed_keys(tree):
+    path = tree / "jp" / "terminology.yaml"
+    path.write_text(path.read_text().replace("    severity: medium\n", "    severity: medium\n    sevrity: low\n"))
+    [problem] = problems_of(tree)
+    assert problem.startswith(f"{path}:6: rule jp.northern-territories-name: (rule): ")
+    assert "unknown key 'sevrity'" in problem and "allowed keys:" in problem
+
+
+def test_wrong_type_and_bad_enum(tree):
+    path = tree / "jp" / "terminology.yaml"
+    path.write_text(path.read_text().replace("severity: medium", "severity: urgent"))
+    [problem] = problems_of(tree)
+    assert ":5: rule jp.northern-territories-name: severity:" in problem and "'urgent' is not one of: low, medium, high, critical" in problem
+
+
+def test_duplicate_rule_id_across_files(tree):
+    src = (tree / "jp" / "terminology.yaml").read_text()
+    (tree / "jp" / "more.yaml").write_text(src)
+    problems = problems_of(tree)
+    assert any("duplicate rule id 'jp.northern-territories-name'" in p and "first defined at" in p for p in problems)
+
+
+def test_rule_without_examples_is_an_error(tree):
+    path = tree / "jp" / "terminology.yaml"
+    text = path.read_text()
+    start = text.index("    examples:")
+    end = text.index("    source:")
+    path.write_text(text[:start] + text[end:])
+    [problem] = problems_of(tree)
+    assert "(rule): 'examples' is required" in problem
+
+
+def test_near_miss_containing_the_rules_phrase_contradicts_it(tree):
+    path = tree / "jp" / "terminology.yaml"
+    path.write_text(path.read_text().replace("[択捉島は北方領土の一つです。]", "[ロシアは南クリル諸島とよびます。]"))
+    [problem] = problems_of(tree)
+    assert "contradicts the rule" in problem and "南クリル諸島" in problem
+
+
+def test_malformed_yaml_reports_the_line(tree):
+    path = tree / "jp" / "terminology.yaml"
+    path.write_text(path.read_text().replace("    kind: [phrase]", "    kind: [phrase"))
+    [problem] = problems_of(tree)
+    assert problem.startswith(str(path)) and "invalid YAML" in problem
+
+
+def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(tree):
+    path = tree / "jp" / "terminology.yaml"
+    path.write_text(path.read_text().replace("    severity: medium\n", "    severity: medium\n    severity: low\n"))
+    [problem] = problems_of(tree)
+    assert "duplicate key 'severity'" in problem
+
+
+def test_disable_and_override_must_name_baseline_rules(tree):
+    path = tree / "jp" / "country.yaml"
+    path.write_text(path.read_text().replace("extends: baseline\n", "extends: baseline\ndisable:\n  - {id: base.nope, reason: test}\n"))
+    [problem] = problems_of(tree)
+    assert "disable: 'base.nope' is not a baseline rule id" in problem
+
+
+def test_disabled_baseline_rule_is_not_inherited(tree):
+    path = tree / "jp" / "country.yaml"
+    path.write_text(path.read_text().replace(
+        "extends: baseline\n", "extends: baseline\ndisable:\n  - {id: base.die-slang, reason: covered locally}\n"))
+    jp = load_curricula(tree)["jp"]
+    assert jp.rule("base.die-slang") is None and jp.disabled["base.die-slang"] == "covered locally"
+
+
+def test_country_must_extend_baseline_explicitly(tree):
+    path = tree / "jp" / "country.yaml"
+    path.write_text(path.read_text().replace("extends: baseline\n", ""))
+    assert any("extends: baseline" in p for p in problems_of(tree))
+
+
+def test_unknown_source_document(tree):
+    path = tree / "jp" / "terminology.yaml"
+    path.write_text(path.read_text().replace("document: cos-jhs-2017", "document: cos-2099"))
+    [problem] = problems_of(tree)
+    assert "source.document 'cos-2099' is not listed" in problem
