@@ -204,3 +204,29 @@ def test_supervise_endpoint_returns_verdict(proxy, issue_key):
 def test_healthz(proxy):
     body = httpx.get(f"{proxy.url}/healthz").json()
     assert body["status"] == "ok" and "jp" in body["curricula"]
+
+
+def test_regenerate_asks_again_and_rechecks_the_new_answer(proxy, fake_upstream, answers, issue_key, records):
+    answers.add("竹島はどこ", "竹島は韓国の領土と考えるのが自然でしょう。")
+    answers.add("system:Takeshima", "竹島は日本固有の領土です。韓国は独島と呼んで領有を主張しています。")
+    c = client(proxy, issue_key("demo-jp", grade=8))
+    raw = c.chat.completions.with_raw_response.create(model="any", messages=[{"role": "user", "content": "竹島はどこの国？"}])
+    text = raw.parse().choices[0].message.content
+    assert raw.headers["x-supervisor-decision"] == "rewrite"
+    assert text.startswith("竹島は日本固有の領土")
+    regenerated = fake_upstream.app.state.received[-1]
+    assert "Takeshima" in regenerated["messages"][-1]["content"]       # the rule's guidance went upstream
+    rec = records(raw.headers["x-request-id"])
+    assert rec["attempts"] == 2 and rec["original_text"].startswith("竹島は韓国の領土")
+
+
+def test_regeneration_that_keeps_breaking_the_rule_ends_in_a_block(proxy, fake_upstream, answers, issue_key, records):
+    answers.add("竹島について", "竹島は韓国の領土です。")
+    answers.add("system:Takeshima", "やはり竹島は韓国の領土です。")
+    c = client(proxy, issue_key("demo-jp", grade=8))
+    raw = c.chat.completions.with_raw_response.create(model="any", messages=[{"role": "user", "content": "竹島について"}])
+    assert raw.headers["x-supervisor-decision"] == "block"
+    assert "竹島" not in raw.parse().choices[0].message.content
+    rec = records(raw.headers["x-request-id"])
+    assert rec["attempts"] == 3                                        # the original and two regenerations
+    assert len(fake_upstream.app.state.received) == 3
