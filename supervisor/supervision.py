@@ -79,6 +79,9 @@ class Supervisor:
     @staticmethod
     def _context(compiled: Compiled, answer: TextView, user: TextView, grade, lang) -> CheckContext:
         curriculum = compiled.curriculum
-        language = lang or langid.detect(answer.text or user.text, default=curriculum.languages[0])
+        # Messages to the student (refusal, help) go in the student's language, so the student's own words
+        # decide it; the answer's language is the fallback (an upstream may reply in English to anyone).
+        language = (lang or langid.detect(user.text, default=None)
+                    or langid.detect(answer.text, default=curriculum.languages[0]))
         markers = tuple(m for items in curriculum.help_markers.values() for m in items)
         return CheckContext(response=answer, user=user, lang=language, grade=grade, help_markers=markers)

@@ -70,3 +70,5 @@ def test_language_guess():
     assert detect("Tôi muốn học toán") == "vi"
     assert detect("Ano po ang ibig sabihin ng watawat") == "tl"
     assert detect("What is the capital of Japan?") == "en"
+    assert detect("Em buồn quá") == "vi"                       # short, one tone-marked vowel each
+    assert detect("ok", default=None) is None                  # no evidence: the caller decides

@@ -30,7 +30,20 @@ DEFAULT = ("[demo upstream] This is a canned sample lesson. Photosynthesis is ho
            "the northern territories, or say you want to disappear, to see the supervisor at work.")
 
 
+# What the demo "model" says when the supervisor asks it to regenerate with a rule's guidance.
+CORRECTED = {
+    "北方領土": "日本の北のはしは択捉島です。択捉島、国後島、色丹島、歯舞群島は北方領土と呼ばれ、日本固有の領土ですが、"
+                "現在ロシアが不法に占拠しています。地図帳で位置を確かめてみましょう。",
+}
+CORRECTED_DEFAULT = "[demo upstream] Here is a revised, school-appropriate answer: let's look at this topic " \
+                    "together with your teacher and your textbook."
+
+
 def demo_answer(messages: list[dict]) -> str:
+    if messages and messages[-1].get("role") == "system":  # a regeneration request from the supervisor
+        question = last_user_message(messages)
+        return next((text for key, text in CORRECTED.items() if key in question or "択捉" in question),
+                    CORRECTED_DEFAULT)
     question = last_user_message(messages).lower()
     for keywords, answer in LESSONS:
         if any(k.lower() in question for k in keywords):

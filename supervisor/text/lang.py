@@ -14,7 +14,8 @@ _SCRIPT_LANG = [
     ("\u0e00", "\u0e7f", "th"), ("\u0e80", "\u0eff", "lo"), ("\u1780", "\u17ff", "km"),
     ("\u1000", "\u109f", "my"), ("\u0b80", "\u0bff", "ta"), ("\u3040", "\u30ff", "ja"),
 ]
-_VI_MARKS = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
+# Vietnamese letters and tone marks; none of the other Latin-script languages we serve writes these.
+_VI_MARKS = re.compile(r"[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]")
 _WORDS = {
     "en": {"the", "and", "is", "you", "to", "of", "it", "that", "your", "are", "with", "for", "this", "what"},
     "id": {"yang", "dan", "ini", "itu", "dengan", "untuk", "tidak", "kamu", "adalah", "dari", "akan", "bisa",
@@ -26,7 +27,8 @@ _WORDS = {
 }
 
 
-def detect(text: str, default: str = "en") -> str:
+def detect(text: str, default: str | None = "en") -> str | None:
+    """The language of `text`, or `default` when the text gives no evidence (too short, no known words)."""
     counts: Counter[str] = Counter()
     han = 0
     for ch in text:
