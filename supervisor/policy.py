@@ -30,14 +30,9 @@ _CATEGORY_ACTIONS = {"type": "object", "propertyNames": {"enum": list(schema.CAT
 _ADJUST = {"type": "object", "additionalProperties": False,
            "properties": {"actions": _ACTIONS, "categories": _CATEGORY_ACTIONS}}
 
-POLICIES_FILE = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Action policies (policies/policies.yaml)",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["schema_version", "policies"],
-    "properties": {
-        "schema_version": {"const": schema.SCHEMA_VERSION},
+POLICIES_FILE = schema.file_schema(
+    "Action policies (policies/policies.yaml)", ["policies"],
+    {
         "policies": {
             "type": "object",
             "minProperties": 1,
@@ -57,16 +52,11 @@ POLICIES_FILE = {
             },
         },
     },
-}
+)
 
-SCHOOLS_FILE = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Schools (policies/schools.yaml)",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["schema_version", "schools"],
-    "properties": {
-        "schema_version": {"const": schema.SCHEMA_VERSION},
+SCHOOLS_FILE = schema.file_schema(
+    "Schools (policies/schools.yaml)", ["schools"],
+    {
         "schools": {
             "type": "array",
             "items": {
@@ -87,7 +77,7 @@ SCHOOLS_FILE = {
             },
         },
     },
-}
+)
 
 
 @dataclass(frozen=True)

@@ -31,21 +31,23 @@ def client(proxy, key: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=key, max_retries=0, timeout=60)
 
 
+def ask(c: openai.OpenAI, question: str, stream: bool):
+    """One question through the official client: (text, headers, stream chunks or None)."""
+    messages = [{"role": "user", "content": question}]
+    raw = c.chat.completions.with_raw_response.create(model="any", messages=messages, stream=stream)
+    if not stream:
+        return raw.parse().choices[0].message.content, raw.headers, None
+    chunks = list(raw.parse())
+    return "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices), raw.headers, chunks
+
+
 @pytest.mark.parametrize("lang", ["ja", "th", "vi", "km"])
 @pytest.mark.parametrize("stream", [False, True])
 def test_benign_lesson_passes_unchanged(proxy, answers, issue_key, records, lang, stream):
     question, answer = BENIGN[lang]
     answers.add(question, answer)
     c = client(proxy, issue_key(SCHOOL[lang], grade=8))
-    messages = [{"role": "user", "content": question}]
-    if stream:
-        raw = c.chat.completions.with_raw_response.create(model="any", messages=messages, stream=True)
-        text = "".join(ch.choices[0].delta.content or "" for ch in raw.parse() if ch.choices)
-        headers = raw.headers
-    else:
-        raw = c.chat.completions.with_raw_response.create(model="any", messages=messages)
-        text = raw.parse().choices[0].message.content
-        headers = raw.headers
+    text, headers, _ = ask(c, question, stream)
     assert text == answer
     assert headers["x-supervisor-decision"] == "pass"
     assert headers["x-supervisor-curriculum"].split("@")[0] in ("jp", "baseline")
@@ -61,22 +63,16 @@ def test_self_harm_instructions_are_blocked_and_never_reach_the_client(proxy, an
     question, answer = SELF_HARM[lang]
     answers.add(question, answer)
     c = client(proxy, issue_key(SCHOOL[lang], grade=9))
-    messages = [{"role": "user", "content": question}]
+    text, headers, chunks = ask(c, question, stream)
     if stream:
-        raw = c.chat.completions.with_raw_response.create(model="any", messages=messages, stream=True)
-        chunks = list(raw.parse())
-        text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
         assert chunks[-1].choices[0].finish_reason == "content_filter"
-    else:
-        raw = c.chat.completions.with_raw_response.create(model="any", messages=messages)
-        text = raw.parse().choices[0].message.content
-    assert raw.headers["x-supervisor-decision"] == "block"
-    assert "base.self-harm-methods" in raw.headers["x-supervisor-rules"]
+    assert headers["x-supervisor-decision"] == "block"
+    assert "base.self-harm-methods" in headers["x-supervisor-rules"]
     # none of the harmful answer reaches the student: not a sentence, not a fragment
     for sentence in answer.replace("。", "。\n").splitlines():
         assert sentence.strip()[:12] not in text
     assert REFUSAL_MARK[lang] in text
-    rec = records(raw.headers["x-request-id"])
+    rec = records(headers["x-request-id"])
     assert rec["decision"] == "block" and rec["original_text"] == answer and rec["delivered_text"] == text
 
 

@@ -32,6 +32,19 @@ _ID = r"^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9-]*)+$"
 _LANG_KEYS = {"propertyNames": {"enum": list(LANGUAGES)}}
 
 
+def file_schema(title: str, required: list[str], properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A top-level YAML file: `schema_version` first and required, unknown keys rejected."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        **extra,
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["schema_version", *required],
+        "properties": {"schema_version": {"const": SCHEMA_VERSION}, **properties},
+    }
+
+
 def _per_language(item: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", **_LANG_KEYS, "additionalProperties": item}
 
@@ -69,14 +82,10 @@ GRADE_BAND = {
     },
 }
 
-COUNTRY_FILE = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Curriculum country file (curricula/<cc>/country.yaml, curricula/_baseline/baseline.yaml)",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["schema_version", "country", "name", "languages", "messages"],
-    "properties": {
-        "schema_version": {"const": SCHEMA_VERSION},
+COUNTRY_FILE = file_schema(
+    "Curriculum country file (curricula/<cc>/country.yaml, curricula/_baseline/baseline.yaml)",
+    ["country", "name", "languages", "messages"],
+    {
         "country": {"type": "string", "pattern": r"^([a-z]{2}|baseline)$"},
         "name": _TEXT,
         "extends": {"const": "baseline", "description": "Countries extend the universal baseline explicitly."},
@@ -107,7 +116,7 @@ COUNTRY_FILE = {
                            "trusted adult, helpline); crisis rules with `response_lacks: help` use them.",
         },
     },
-}
+)
 
 REWRITE = {
     "type": "object",
@@ -172,30 +181,15 @@ RULE = {
     },
 }
 
-RULES_FILE = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Curriculum rules file (curricula/<cc>/*.yaml)",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["schema_version", "rules"],
-    "properties": {
-        "schema_version": {"const": SCHEMA_VERSION},
-        "rules": {"type": "array", "items": RULE},
-    },
-}
+RULES_FILE = file_schema("Curriculum rules file (curricula/<cc>/*.yaml)", ["rules"],
+                         {"rules": {"type": "array", "items": RULE}})
 
 
-LESSONS_FILE = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Everyday lesson sentences (curricula/<cc>/lessons.yaml)",
-    "description": "Sentences from ordinary good lessons, per language, that no rule may match. Every semantic "
-                   "rule must be closer to its own must-match examples than to these, which calibrates each "
-                   "language's background similarity (in some languages any two sentences look alike).",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["schema_version", "lessons"],
-    "properties": {"schema_version": {"const": SCHEMA_VERSION}, "lessons": _TEXTS_PER_LANGUAGE},
-}
+LESSONS_FILE = file_schema(
+    "Everyday lesson sentences (curricula/<cc>/lessons.yaml)", ["lessons"], {"lessons": _TEXTS_PER_LANGUAGE},
+    description="Sentences from ordinary good lessons, per language, that no rule may match. Every semantic "
+                "rule must be closer to its own must-match examples than to these, which calibrates each "
+                "language's background similarity (in some languages any two sentences look alike).")
 
 
 def export() -> dict[str, Any]:
