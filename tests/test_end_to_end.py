@@ -235,3 +235,27 @@ def test_refusal_is_in_the_students_language_even_when_the_upstream_answers_in_a
     assert raw.headers["x-supervisor-decision"] == "block"
     text = raw.parse().choices[0].message.content
     assert "表示" in text and "cough" not in text
+
+
+def test_upstream_timeout_gives_504_and_is_recorded(proxy_settings, tmp_path):
+    from dataclasses import replace
+
+    from supervisor.app import create_app
+    from supervisor.demo.fake_openai import create_fake_openai
+    from supervisor.settings import UpstreamConfig
+    from supervisor.store import open_store
+
+    from conftest import ServerThread
+
+    with ServerThread(create_fake_openai(lambda m: "too late", first_token_delay=5)) as slow:
+        upstream = UpstreamConfig(model="openai/slow", api_base=f"{slow.url}/v1", api_key="k", timeout=1, retries=0)
+        settings = replace(proxy_settings, upstream=upstream, database_url=f"sqlite:///{tmp_path}/t.db")
+        with ServerThread(create_app(settings)) as server:
+            store = open_store(settings.database_url)
+            key = store.issue_key("demo-jp")
+            r = httpx.post(f"{server.url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                           json={"model": "x", "messages": [{"role": "user", "content": "hi"}]}, timeout=30)
+            assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
+            assert "too late" not in r.text
+            assert store.exchanges()[0]["status"] == "upstream_error"
+            store.close()

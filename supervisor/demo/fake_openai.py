@@ -38,6 +38,8 @@ def create_fake_openai(responder: Responder, *, model: str = "fake-model", chunk
         cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
         created = int(time.time())
         if not body.get("stream"):
+            if first_token_delay:  # a slow model: nothing at all until it has thought
+                await asyncio.sleep(first_token_delay)
             return JSONResponse({
                 "id": cid, "object": "chat.completion", "created": created, "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
