@@ -64,7 +64,7 @@ def main() -> None:
             times.sort()
             p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
             print(f"{lang:5} {tokens:6d} {n_sentences:9d} {statistics.median(times):8.1f} {p99:8.1f}")
-    
+
 
 
 if __name__ == "__main__":

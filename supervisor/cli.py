@@ -106,10 +106,7 @@ def cmd_lint(args) -> int:
         if not problems and not args.no_examples:
             embedder = make_embedder(settings)
             rulebook = make_rulebook(settings, embedder, countries=only)
-            report = lint_rulebook(rulebook, embedder.embed)
-            if only:  # linting one country: the baseline's own report belongs to its own lint run
-                report.rules = [r for r in report.rules if r.curriculum in only]
-                report.problems = [p for p in report.problems if "[baseline" not in p.message]
+            report = lint_rulebook(rulebook, embedder.embed, set(only) if only else None)
             problems.extend(report.problems)
     if args.json:
         out = report.to_dict() if report else {"ok": not problems, "rules": [], "warnings": []}

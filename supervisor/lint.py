@@ -58,8 +58,7 @@ class LintReport:
         }
 
 
-def _view(text: str, compiled: Compiled, embed, mask: set[str]) -> TextView:
-    sentences = split(text) or []
+def _view(text: str, sentences, compiled: Compiled, embed, mask: set[str]) -> TextView:
     view = TextView(text=text, folded=normalize(text), sentences=sentences)
     vectors = embed([s.text for s in sentences]) if sentences else np.zeros((0, 1), np.float32)
     sims = compiled.index.similarities(vectors)
@@ -71,8 +70,8 @@ def _view(text: str, compiled: Compiled, embed, mask: set[str]) -> TextView:
 
 
 def _fires(rule: Rule, compiled: Compiled, text: str, embed) -> bool:
-    mask = {text, *(s.text for s in split(text))}
-    view = _view(text, compiled, embed, mask)
+    sentences = split(text)
+    view = _view(text, sentences, compiled, embed, {text, *(s.text for s in sentences)})
     empty = TextView(text="", folded=normalize(""), sentences=[], similarities=None)
     ctx = CheckContext(response=empty if rule.target == "user" else view,
                        user=view if rule.target == "user" else empty, lang="", grade=None)
@@ -83,9 +82,13 @@ def _examples_in(table, languages) -> list[tuple[str, str]]:
     return [(lang, e) for lang, items in table.items() if languages is None or lang in languages for e in items]
 
 
-def lint_rulebook(rulebook: Rulebook, embed) -> LintReport:
+def lint_rulebook(rulebook: Rulebook, embed, only: set[str] | None = None) -> LintReport:
+    """Lint every curriculum in the rulebook, or only those named in `only` (e.g. one country being edited:
+    the baseline it extends is compiled for it but reported in the baseline's own lint run)."""
     report = LintReport()
     for country, compiled in sorted(rulebook.compiled.items()):
+        if only is not None and country not in only:
+            continue
         cur = compiled.curriculum
         languages = None if country == "baseline" else set(cur.languages)
         for rule in cur.rules:

@@ -1,7 +1,7 @@
 """One supervised exchange, independent of HTTP: upstream → verdict → enforcement → record.
 
 The HTTP layer (api/openai.py) parses and authenticates, then calls `Proxy.exchange()` (and, for streams,
-`Proxy.stream_exchange()`), and turns the result or the error into the OpenAI wire format.
+`Proxy.collect_stream()`), and turns the result or the error into the OpenAI wire format.
 """
 
 from __future__ import annotations
@@ -39,14 +39,11 @@ class ChatRequest:
 
 @dataclass
 class ExchangeResult:
+    """What the HTTP layer needs to answer; everything else about the exchange is in its record."""
+
     request_id: str
     outcome: Outcome
     model: str
-    school: School
-    grade: int
-    curriculum: str
-    original: str
-    latency_ms: float
     supervision_ms: float
 
 
@@ -75,6 +72,11 @@ class Proxy:
     async def _record(self, rec: ExchangeRecord) -> None:
         await asyncio.to_thread(self.store.record, rec)
 
+    def _context(self, school: School, key_grade: int | None, chat: ChatRequest):
+        """The grade this request is judged at and the curriculum snapshot it is judged by."""
+        grade = school.grade_for(chat.grade if chat.grade is not None else key_grade)
+        return grade, self.rulebooks.current.for_country(school.country)
+
     def _base_record(self, request_id: str, school: School, chat: ChatRequest, grade: int, model: str,
                      curriculum: str) -> ExchangeRecord:
         return ExchangeRecord(request_id=request_id, school_id=school.id,
@@ -86,8 +88,7 @@ class Proxy:
                        upstream_text: str | None = None) -> ExchangeResult:
         """Run one exchange. `upstream_text` is given when the caller already collected a streamed answer."""
         started = time.perf_counter()
-        grade = school.grade_for(chat.grade if chat.grade is not None else key_grade)
-        compiled = self.rulebooks.current.for_country(school.country)
+        grade, compiled = self._context(school, key_grade, chat)
         policy = self.policies.policy_for(school)
         upstream = self.upstream_for(school)
         user = self.pseudonym(school, chat.user)
@@ -142,8 +143,7 @@ class Proxy:
                  lang=verdict.lang, decision=outcome.decision, rules=verdict.rules,
                  curriculum=compiled.curriculum.label, model=model, stream=chat.stream,
                  supervision_ms=round(supervision_ms, 1), latency_ms=round(latency_ms, 1))
-        return ExchangeResult(request_id, outcome, model, school, grade, compiled.curriculum.label, upstream_text,
-                              latency_ms, supervision_ms)
+        return ExchangeResult(request_id, outcome, model, supervision_ms)
 
     async def collect_stream(self, request_id: str, school: School, key_grade: int | None,
                              chat: ChatRequest) -> ExchangeResult:
@@ -155,8 +155,7 @@ class Proxy:
             async for delta in upstream.stream(chat.params, chat.messages, self.pseudonym(school, chat.user)):
                 parts.append(delta)
         except UpstreamError as exc:
-            grade = school.grade_for(chat.grade if chat.grade is not None else key_grade)
-            compiled = self.rulebooks.current.for_country(school.country)
+            grade, compiled = self._context(school, key_grade, chat)
             record = self._base_record(request_id, school, chat, grade, upstream.config.model,
                                        compiled.curriculum.label)
             record.status, record.error = "upstream_error", str(exc)

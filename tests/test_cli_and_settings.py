@@ -8,10 +8,9 @@ import sys
 
 import pytest
 
+from conftest import FIXTURE_CURRICULA
 from supervisor.errors import ConfigError
 from supervisor.settings import load_settings
-
-from conftest import FIXTURE_CURRICULA
 
 
 def run(*args: str, stdin: str | None = None, env_extra: dict | None = None) -> subprocess.CompletedProcess:

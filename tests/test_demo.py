@@ -6,9 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from supervisor.settings import Settings
-
 from conftest import ServerThread, free_port
+from supervisor.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ Japanese, Thai, Vietnamese and Khmer; streaming and not; pass, block, rewrite (r
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 
 import httpx
 import openai
@@ -39,6 +41,26 @@ def ask(c: openai.OpenAI, question: str, stream: bool):
         return raw.parse().choices[0].message.content, raw.headers, None
     chunks = list(raw.parse())
     return "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices), raw.headers, chunks
+
+
+@contextlib.contextmanager
+def proxy_with_upstream(proxy_settings, tmp_path, upstream):
+    """A second proxy, on its own database, in front of a different upstream (down, slow, ...)."""
+    from conftest import ServerThread
+    from supervisor.app import create_app
+    from supervisor.store import open_store
+
+    settings = dataclasses.replace(proxy_settings, upstream=upstream, database_url=f"sqlite:///{tmp_path}/p.db")
+    with ServerThread(create_app(settings)) as server:
+        server.store = open_store(settings.database_url)
+        key = server.store.issue_key("demo-jp")
+        server.ask = lambda text: httpx.post(f"{server.url}/v1/chat/completions", timeout=30,
+                                             headers={"Authorization": f"Bearer {key}"},
+                                             json={"model": "x", "messages": [{"role": "user", "content": text}]})
+        try:
+            yield server
+        finally:
+            server.store.close()
 
 
 @pytest.mark.parametrize("lang", ["ja", "th", "vi", "km"])
@@ -133,27 +155,16 @@ def test_upstream_down_is_an_error_not_an_assistant_message(proxy, fake_upstream
     assert rec["status"] == "upstream_error" and rec["decision"] is None and rec["delivered_text"] is None
 
 
-def test_upstream_unreachable_gives_502(proxy_settings, issue_key, tmp_path):
-    from dataclasses import replace
-
-    from supervisor.app import create_app
+def test_upstream_unreachable_gives_502(proxy_settings, tmp_path):
+    from conftest import free_port
     from supervisor.settings import UpstreamConfig
-
-    from conftest import ServerThread, free_port
 
     dead = UpstreamConfig(model="openai/x", api_base=f"http://127.0.0.1:{free_port()}/v1", api_key="k",
                           timeout=3, retries=0)
-    settings = replace(proxy_settings, upstream=dead, database_url=f"sqlite:///{tmp_path}/r.db")
-    with ServerThread(create_app(settings)) as server:
-        from supervisor.store import open_store
-
-        store = open_store(settings.database_url)
-        key = store.issue_key("demo-jp")
-        r = httpx.post(f"{server.url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
-                       json={"model": "x", "messages": [{"role": "user", "content": "hi"}]}, timeout=30)
+    with proxy_with_upstream(proxy_settings, tmp_path, dead) as server:
+        r = server.ask("hi")
         assert r.status_code == 502 and "choices" not in r.json()
-        assert store.exchanges()[0]["status"] == "upstream_error"
-        store.close()
+        assert server.store.exchanges()[0]["status"] == "upstream_error"
 
 
 def test_school_key_never_forwarded_and_upstream_key_never_returned(proxy, fake_upstream, answers, issue_key):
@@ -238,24 +249,14 @@ def test_refusal_is_in_the_students_language_even_when_the_upstream_answers_in_a
 
 
 def test_upstream_timeout_gives_504_and_is_recorded(proxy_settings, tmp_path):
-    from dataclasses import replace
-
-    from supervisor.app import create_app
+    from conftest import ServerThread
     from supervisor.demo.fake_openai import create_fake_openai
     from supervisor.settings import UpstreamConfig
-    from supervisor.store import open_store
-
-    from conftest import ServerThread
 
     with ServerThread(create_fake_openai(lambda m: "too late", first_token_delay=5)) as slow:
         upstream = UpstreamConfig(model="openai/slow", api_base=f"{slow.url}/v1", api_key="k", timeout=1, retries=0)
-        settings = replace(proxy_settings, upstream=upstream, database_url=f"sqlite:///{tmp_path}/t.db")
-        with ServerThread(create_app(settings)) as server:
-            store = open_store(settings.database_url)
-            key = store.issue_key("demo-jp")
-            r = httpx.post(f"{server.url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
-                           json={"model": "x", "messages": [{"role": "user", "content": "hi"}]}, timeout=30)
+        with proxy_with_upstream(proxy_settings, tmp_path, upstream) as server:
+            r = server.ask("hi")
             assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
             assert "too late" not in r.text
-            assert store.exchanges()[0]["status"] == "upstream_error"
-            store.close()
+            assert server.store.exchanges()[0]["status"] == "upstream_error"

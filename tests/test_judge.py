@@ -10,11 +10,10 @@ import asyncio
 
 import pytest
 
+from conftest import FIXTURE_CURRICULA, ServerThread, free_port
 from supervisor.checks.base import Finding
 from supervisor.models.judge import Judge
 from supervisor.rules.loader import load_curricula
-
-from conftest import FIXTURE_CURRICULA, ServerThread, free_port
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FIXTURE_CURRICULA
 from supervisor.errors import ConfigError
 from supervisor.rules.loader import load_curricula
-
-from conftest import FIXTURE_CURRICULA
 
 
 @pytest.fixture

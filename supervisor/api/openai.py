@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from ..errors import AuthError, BadRequest, SupervisorError
 from ..proxy import ChatRequest, ExchangeResult
 from ..text.segment import split
+from ..verdict import Verdict
 from .errors import error_response
 
 ROLES = {"system", "user", "assistant", "tool", "developer"}
@@ -92,20 +93,28 @@ def parse_chat(body: dict, headers) -> ChatRequest:
                        grade=grade, lang=metadata.get("lang") if isinstance(metadata.get("lang"), str) else None)
 
 
-def decision_headers(result: ExchangeResult) -> dict[str, str]:
-    verdict = result.outcome.verdict
-    return {
-        "X-Supervisor-Decision": result.outcome.decision,
+def decision_headers(decision: str, verdict: Verdict, request_id: str,
+                     duration_ms: float | None = None) -> dict[str, str]:
+    """The headers every supervised answer carries (chat completions and /v1/supervise alike)."""
+    headers = {
+        "X-Supervisor-Decision": decision,
         "X-Supervisor-Rules": ",".join(verdict.rules),
-        "X-Supervisor-Curriculum": result.curriculum,
-        "X-Supervisor-Duration-Ms": f"{result.supervision_ms:.1f}",
-        "X-Request-Id": result.request_id,
+        "X-Supervisor-Curriculum": verdict.curriculum,
+        "X-Request-Id": request_id,
     }
+    if duration_ms is not None:
+        headers["X-Supervisor-Duration-Ms"] = f"{duration_ms:.1f}"
+    return headers
+
+
+def _result_headers(result: ExchangeResult) -> dict[str, str]:
+    return decision_headers(result.outcome.decision, result.outcome.verdict, result.request_id,
+                            result.supervision_ms)
 
 
 def _supervisor_block(result: ExchangeResult) -> dict:
     return {"decision": result.outcome.decision, "rules": result.outcome.verdict.rules,
-            "curriculum": result.curriculum, "request_id": result.request_id}
+            "curriculum": result.outcome.verdict.curriculum, "request_id": result.request_id}
 
 
 async def chat_completions(request: Request):
@@ -117,7 +126,7 @@ async def chat_completions(request: Request):
         if chat.stream:
             result = await proxy.collect_stream(request_id, school, key_grade, chat)
             return StreamingResponse(_sse(result), media_type="text/event-stream",
-                                     headers={**decision_headers(result), "Cache-Control": "no-cache"})
+                                     headers={**_result_headers(result), "Cache-Control": "no-cache"})
         result = await proxy.exchange(request_id, school, key_grade, chat)
     except SupervisorError as exc:
         return error_response(exc, request_id)
@@ -132,7 +141,7 @@ async def chat_completions(request: Request):
         "usage": None,
         "supervisor": _supervisor_block(result),
     }
-    return JSONResponse(body, headers=decision_headers(result))
+    return JSONResponse(body, headers=_result_headers(result))
 
 
 async def _sse(result: ExchangeResult):
@@ -145,12 +154,11 @@ async def _sse(result: ExchangeResult):
 
     yield event({"role": "assistant", "content": ""})
     text = result.outcome.text
-    pieces = [text[s.start:nxt.start] for s, nxt in zip(split(text), [*split(text)[1:], None], strict=True)
-              if nxt is not None]
-    consumed = sum(len(p) for p in pieces)
-    for piece in [*pieces, text[consumed:]]:
-        if piece:
-            yield event({"content": piece})
+    # one chunk per sentence, cut at each sentence's start so every character (spaces too) is sent once
+    cuts = [0, *(s.start for s in split(text)[1:]), len(text)]
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        if start < end:
+            yield event({"content": text[start:end]})
     yield event({}, FINISH_BY_DECISION.get(result.outcome.decision, "stop"),
                 {"supervisor": _supervisor_block(result)})
     yield "data: [DONE]\n\n"

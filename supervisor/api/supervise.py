@@ -14,7 +14,7 @@ from ..enforce import enforce
 from ..errors import BadRequest, SupervisorError
 from ..policy import MODES
 from .errors import error_response
-from .openai import _grade, authenticate, new_request_id, read_json
+from .openai import _grade, authenticate, decision_headers, new_request_id, read_json
 
 
 async def supervise(request: Request):
@@ -46,6 +46,4 @@ async def supervise(request: Request):
         return error_response(exc, request_id)
     return JSONResponse({**verdict.to_dict(), "decision": outcome.decision, "final_text": outcome.text,
                          "request_id": request_id},
-                        headers={"X-Supervisor-Decision": outcome.decision,
-                                 "X-Supervisor-Rules": ",".join(verdict.rules),
-                                 "X-Supervisor-Curriculum": verdict.curriculum, "X-Request-Id": request_id})
+                        headers=decision_headers(outcome.decision, verdict, request_id))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
+
 
 def _empty() -> Mapping:
     return MappingProxyType({})
@@ -100,8 +102,12 @@ class Curriculum:
     def label(self) -> str:
         return f"{self.country}@{self.version}"
 
+    @cached_property
+    def _rules_by_id(self) -> Mapping[str, Rule]:
+        return MappingProxyType({r.id: r for r in self.rules})
+
     def rule(self, rule_id: str) -> Rule | None:
-        return next((r for r in self.rules if r.id == rule_id), None)
+        return self._rules_by_id.get(rule_id)
 
     def message(self, table: Mapping[str, str], lang: str) -> str:
         """A message in the student's language, else the country's first language, else English."""
