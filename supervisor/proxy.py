@@ -17,6 +17,8 @@ import structlog
 from .enforce import Outcome, enforce
 from .errors import UpstreamError
 from .policy import Policies, School
+from .privacy.redact import Redactor
+from .privacy.storage import stored_form
 from .rules.rulebook import RulebookHolder
 from .settings import Settings
 from .store.records import ExchangeRecord
@@ -35,6 +37,8 @@ class ChatRequest:
     user: str | None = None
     grade: int | None = None
     lang: str | None = None
+    outbound: list[dict] | None = None     # the messages as they leave for the upstream (redacted)
+    redactions: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Proxy:
         self.store = store
         self.secret = secret.encode()
         self.demo_api_base = demo_api_base
+        self._redactors: dict[str, Redactor] = {}
 
     def upstream_for(self, school: School) -> Upstream:
         config = self.settings.upstream_for(school.upstream)
@@ -69,8 +74,23 @@ class Proxy:
         digest = hmac.new(self.secret, f"{school.id}:{user}".encode(), hashlib.sha256).hexdigest()
         return f"u-{digest[:24]}"
 
-    async def _record(self, rec: ExchangeRecord) -> None:
-        await asyncio.to_thread(self.store.record, rec)
+    def redactor(self, school: School) -> Redactor:
+        if school.id not in self._redactors:
+            privacy = self.policies.policy_for(school).privacy
+            self._redactors[school.id] = Redactor(privacy.redact, school.roster)
+        return self._redactors[school.id]
+
+    def outbound(self, school: School, chat: ChatRequest) -> list[dict]:
+        """The messages with the student's personal data replaced by placeholders: all the upstream ever sees."""
+        if chat.outbound is None:
+            chat.outbound, chat.redactions = self.redactor(school).redact_messages(chat.messages)
+        return chat.outbound
+
+    async def _record(self, rec: ExchangeRecord, chat: ChatRequest) -> None:
+        school = self.policies.schools[rec.school_id]
+        mode = self.policies.policy_for(school).privacy.store
+        stored = stored_form(rec, mode, self.redactor(school), chat.redactions)
+        await asyncio.to_thread(self.store.record, stored)
 
     def _context(self, school: School, key_grade: int | None, chat: ChatRequest):
         """The grade this request is judged at and the curriculum snapshot it is judged by."""
@@ -92,17 +112,18 @@ class Proxy:
         policy = self.policies.policy_for(school)
         upstream = self.upstream_for(school)
         user = self.pseudonym(school, chat.user)
+        outbound = self.outbound(school, chat)
         record = self._base_record(request_id, school, chat, grade, upstream.config.model, compiled.curriculum.label)
         try:
             if upstream_text is None:
-                completion = await upstream.complete(chat.params, chat.messages, user)
+                completion = await upstream.complete(chat.params, outbound, user)
                 upstream_text, model = completion.text, completion.model
             else:
                 model = upstream.config.model
         except UpstreamError as exc:
             record.status, record.error = "upstream_error", str(exc)
             record.latency_ms = (time.perf_counter() - started) * 1000
-            await self._record(record)
+            await self._record(record, chat)
             log.warning("upstream_failed", request_id=request_id, school=school.id, error=str(exc))
             raise
 
@@ -113,7 +134,7 @@ class Proxy:
         async def regenerate(guidance: str) -> str:
             steer = {"role": "system", "content": f"Rewrite your previous answer for a grade-{grade} student. "
                                                   f"{guidance}"}
-            again = await upstream.complete(chat.params, [*chat.messages, {"role": "assistant", "content":
+            again = await upstream.complete(chat.params, [*outbound, {"role": "assistant", "content":
                                                                            upstream_text}, steer], user)
             return again.text
 
@@ -138,7 +159,7 @@ class Proxy:
         record.latency_ms = latency_ms
         record.supervision_ms = supervision_ms
         record.attempts = outcome.attempts
-        await self._record(record)
+        await self._record(record, chat)
         log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
                  lang=verdict.lang, decision=outcome.decision, rules=verdict.rules,
                  curriculum=compiled.curriculum.label, model=model, stream=chat.stream,
@@ -152,7 +173,8 @@ class Proxy:
         parts: list[str] = []
         started = time.perf_counter()
         try:
-            async for delta in upstream.stream(chat.params, chat.messages, self.pseudonym(school, chat.user)):
+            outbound = self.outbound(school, chat)
+            async for delta in upstream.stream(chat.params, outbound, self.pseudonym(school, chat.user)):
                 parts.append(delta)
         except UpstreamError as exc:
             grade, compiled = self._context(school, key_grade, chat)
@@ -161,6 +183,6 @@ class Proxy:
             record.status, record.error = "upstream_error", str(exc)
             record.original_text = "".join(parts) or None  # partial text, never delivered
             record.latency_ms = (time.perf_counter() - started) * 1000
-            await self._record(record)
+            await self._record(record, chat)
             raise
         return await self.exchange(request_id, school, key_grade, chat, upstream_text="".join(parts))

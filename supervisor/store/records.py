@@ -28,6 +28,7 @@ class ExchangeRecord:
     latency_ms: float | None = None
     supervision_ms: float | None = None
     attempts: int = 1
+    privacy: dict = field(default_factory=dict)   # {"store": full|redacted|hashes, "redacted": {kind: count}}
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS exchanges (
     error           TEXT,
     latency_ms      REAL,
     supervision_ms  REAL,
-    attempts        INTEGER NOT NULL
+    attempts        INTEGER NOT NULL,
+    privacy         TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS meta (
     key    TEXT PRIMARY KEY,
@@ -59,7 +60,9 @@ CREATE INDEX IF NOT EXISTS exchanges_school_time ON exchanges (school_id, create
 
 KEY_PREFIX = "sk-school-"
 _COLUMNS = [f for f in ExchangeRecord.__dataclass_fields__]
-_JSON = {"rules", "findings", "messages"}
+_JSON = {"rules", "findings", "messages", "privacy"}
+# Columns added after the first release, with their definitions: added to older databases on open.
+_ADDED_COLUMNS = {"exchanges": {"privacy": "TEXT NOT NULL DEFAULT '{}'"}}
 
 
 def hash_key(key: str) -> str:
@@ -80,12 +83,20 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
+            self._add_missing_columns()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the SQLite database {path!r}: {exc}. Check the path in "
                              f"SUPERVISOR_DATABASE_URL and that the folder is writable.") from exc
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
         self.busy_timeout = busy_timeout
+
+    def _add_missing_columns(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, definition in columns.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     def close(self) -> None:
         self._db.close()
