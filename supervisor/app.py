@@ -27,6 +27,9 @@ from .proxy import Proxy
 from .rules.rulebook import RulebookHolder
 from .services import make_embedder, make_rulebook, make_supervisor, open_signed_store
 from .settings import Settings
+from .store.bundle import keys_document
+
+KEYS_PATH = "/.well-known/supervisor-keys.json"
 
 DEMO_PREFIX = "/demo-upstream"
 
@@ -41,6 +44,13 @@ async def healthz(request: Request) -> JSONResponse:
         "upstream": state.settings.upstream.model,
         "embedder": state.supervisor.embedder.name,
     })
+
+
+async def public_keys(request: Request) -> JSONResponse:
+    """The deployment's public keys: what response signatures and audit checkpoints are checked against."""
+    store = request.app.state.store
+    return JSONResponse(keys_document(await asyncio.to_thread(store.public_keys)),
+                        headers={"Cache-Control": "public, max-age=300"})
 
 
 async def seal_periodically(store, interval: float) -> None:
@@ -71,7 +81,7 @@ def create_app(settings: Settings) -> Starlette:
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         secret = settings.secret or state.store.deployment_secret()
         state.proxy = Proxy(settings, state.policies, state.rulebooks, state.supervisor, state.store, secret,
-                            demo_api_base=f"http://{host}:{settings.port}{DEMO_PREFIX}/v1")
+                            demo_api_base=f"http://{host}:{settings.port}{DEMO_PREFIX}/v1", signer=state.signer)
         watcher = asyncio.create_task(state.rulebooks.watch(settings.reload_interval)) \
             if settings.reload_interval > 0 else None
         sealer = asyncio.create_task(seal_periodically(state.store, settings.audit_checkpoint_interval))
@@ -89,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/models", models),
         Route("/v1/supervise", supervise, methods=["POST"]),
+        Route(KEYS_PATH, public_keys),
         Mount(DEMO_PREFIX, app=create_fake_openai(demo_answer, model="demo", chunk_delay=0.01)),
     ]
     return Starlette(routes=routes, lifespan=lifespan,

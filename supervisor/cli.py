@@ -251,6 +251,45 @@ def cmd_audit_purge(args) -> int:
     return EXIT_OK
 
 
+def cmd_verify_response(args) -> int:
+    from .provenance import verify_response
+    from .store.bundle import read_keys
+
+    try:
+        saved = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"{args.file}: cannot read a saved response ({exc}); expected JSON "
+              '{"headers": {...}, "body": <chat.completion object or SSE text>}', file=sys.stderr)
+        return EXIT_USER
+    if args.keys:
+        keys = read_keys(Path(args.keys))
+    elif args.url:
+        import httpx
+
+        from .app import KEYS_PATH
+        from .store.bundle import keys_from_document
+
+        response = httpx.get(args.url.rstrip("/") + KEYS_PATH, timeout=10)
+        response.raise_for_status()
+        keys = keys_from_document(response.json())
+    else:
+        from .store import open_store
+
+        store = open_store(_settings(args).database_url)
+        try:
+            keys = store.public_keys()
+        finally:
+            store.close()
+    check = verify_response(saved, keys)
+    for problem in check.problems:
+        print(f"{args.file}: {problem}")
+    c = check.claims
+    if check.ok:
+        print(f"ok: signed by key {c['kid']} at {c['t']}: request {c['rid']}, decision {c['d']}, curriculum {c['c']}",
+              file=sys.stderr)
+    return EXIT_OK if check.ok else EXIT_USER
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supervisor", description=__doc__)
     parser.add_argument("--config", help="settings file (YAML); environment variables override it")
@@ -313,6 +352,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--older-than-days", type=int,
                    help="purge this age instead of the policies' retention.days (never below minimum_days)")
     p.set_defaults(func=cmd_audit_purge)
+
+    p = sub.add_parser("verify-response", help="check a saved answer's signature, text, decision and curriculum")
+    p.add_argument("file", help='JSON {"headers": {...}, "body": chat.completion object or SSE text}')
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--keys", help="the deployment's keys file (/.well-known/supervisor-keys.json, saved)")
+    group.add_argument("--url", help="the proxy's base URL: fetch its /.well-known/supervisor-keys.json")
+    p.set_defaults(func=cmd_verify_response)
     return parser
 
 

@@ -7,6 +7,7 @@ The HTTP layer (api/openai.py) parses and authenticates, then calls `Proxy.excha
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import time
@@ -19,8 +20,10 @@ from .errors import UpstreamError
 from .policy import Policies, School
 from .privacy.redact import Redactor
 from .privacy.storage import stored_form
+from .provenance import DISCLOSURE_HEADER, SIGNATURE_HEADER, disclosure, sign_response, with_ai_label
 from .rules.rulebook import RulebookHolder
 from .settings import Settings
+from .signing import Signer
 from .store.records import ExchangeRecord
 from .supervision import Supervisor
 from .upstream import Upstream
@@ -49,11 +52,12 @@ class ExchangeResult:
     outcome: Outcome
     model: str
     supervision_ms: float
+    provenance: dict[str, str] = field(default_factory=dict)   # AI disclosure and signature headers
 
 
 class Proxy:
     def __init__(self, settings: Settings, policies: Policies, rulebooks: RulebookHolder, supervisor: Supervisor,
-                 store, secret: str, demo_api_base: str | None = None):
+                 store, secret: str, demo_api_base: str | None = None, signer: Signer | None = None):
         self.settings = settings
         self.policies = policies
         self.rulebooks = rulebooks
@@ -62,6 +66,7 @@ class Proxy:
         self.secret = secret.encode()
         self.demo_api_base = demo_api_base
         self._redactors: dict[str, Redactor] = {}
+        self.signer = signer
 
     def upstream_for(self, school: School) -> Upstream:
         config = self.settings.upstream_for(school.upstream)
@@ -146,6 +151,8 @@ class Proxy:
             log.warning("regenerate_failed", request_id=request_id, error=str(exc))
             refusal = compiled.curriculum.message(compiled.curriculum.refusal, verdict.lang)
             outcome = Outcome("block", refusal, verdict, verdict, policy.regenerate_attempts + 1)
+        if policy.privacy.ai_label and outcome.decision != "block":
+            outcome = dataclasses.replace(outcome, text=with_ai_label(outcome.text, verdict.lang))
         supervision_ms = (time.perf_counter() - checking) * 1000
         latency_ms = (time.perf_counter() - started) * 1000
 
@@ -164,7 +171,15 @@ class Proxy:
                  lang=verdict.lang, decision=outcome.decision, rules=verdict.rules,
                  curriculum=compiled.curriculum.label, model=model, stream=chat.stream,
                  supervision_ms=round(supervision_ms, 1), latency_ms=round(latency_ms, 1))
-        return ExchangeResult(request_id, outcome, model, supervision_ms)
+        return ExchangeResult(request_id, outcome, model, supervision_ms,
+                              self._provenance(request_id, outcome, compiled.curriculum.label, model, policy))
+
+    def _provenance(self, request_id: str, outcome: Outcome, curriculum: str, model: str, policy) -> dict[str, str]:
+        headers = {DISCLOSURE_HEADER: disclosure(outcome.decision, model, policy.privacy.ai_label)}
+        if self.signer is not None:
+            headers[SIGNATURE_HEADER] = sign_response(self.signer, text=outcome.text, decision=outcome.decision,
+                                                      curriculum=curriculum, request_id=request_id)
+        return headers
 
     async def collect_stream(self, request_id: str, school: School, key_grade: int | None,
                              chat: ChatRequest) -> ExchangeResult:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 
 from ..errors import AuthError, BadRequest, SupervisorError
+from ..provenance import DISCLOSURE_HEADER, SIGNATURE_HEADER
 from ..proxy import ChatRequest, ExchangeResult
 from ..text.segment import split
 from ..verdict import Verdict
@@ -108,13 +109,17 @@ def decision_headers(decision: str, verdict: Verdict, request_id: str,
 
 
 def _result_headers(result: ExchangeResult) -> dict[str, str]:
-    return decision_headers(result.outcome.decision, result.outcome.verdict, result.request_id,
-                            result.supervision_ms)
+    return {**decision_headers(result.outcome.decision, result.outcome.verdict, result.request_id,
+                               result.supervision_ms), **result.provenance}
 
 
 def _supervisor_block(result: ExchangeResult) -> dict:
-    return {"decision": result.outcome.decision, "rules": result.outcome.verdict.rules,
-            "curriculum": result.outcome.verdict.curriculum, "request_id": result.request_id}
+    block = {"decision": result.outcome.decision, "rules": result.outcome.verdict.rules,
+             "curriculum": result.outcome.verdict.curriculum, "request_id": result.request_id}
+    # the same provenance as the headers, so a saved body or a stream's final chunk carries it too
+    block.update({key: result.provenance[header] for key, header in
+                  (("disclosure", DISCLOSURE_HEADER), ("signature", SIGNATURE_HEADER)) if header in result.provenance})
+    return block
 
 
 async def chat_completions(request: Request):

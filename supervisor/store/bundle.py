@@ -41,10 +41,13 @@ def keys_document(keys: dict[str, PublicKey]) -> dict:
     return {"keys": [k.to_dict() for k in keys.values()]}
 
 
+def keys_from_document(data: dict) -> dict[str, PublicKey]:
+    return {k["kid"]: PublicKey(k["kid"], k["public_key"]) for k in data["keys"]}
+
+
 def read_keys(path: Path) -> dict[str, PublicKey]:
     try:
-        data = json.loads(Path(path).read_text())
-        return {k["kid"]: PublicKey(k["kid"], k["public_key"]) for k in data["keys"]}
+        return keys_from_document(json.loads(Path(path).read_text()))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BadRequest(f"{path}: not a keys file ({exc}); expected {{\"keys\": [{{\"kid\", \"public_key\"}}]}} "
                          "as served at /.well-known/supervisor-keys.json") from exc
