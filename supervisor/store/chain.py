@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS signing_keys (
 """
 
 _ENTRY_COLUMNS = "seq, kind, created_at, payload, payload_hash, prev_hash, hash"
+_HEADS = ("SELECT a.seq, a.hash, c.seq, c.created_at FROM (SELECT 1 AS one) AS base "
+          "LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS a ON 1 = 1 "
+          "LEFT JOIN (SELECT seq, created_at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1) AS c ON 1 = 1")
 
 
 class Tx(Protocol):
@@ -105,18 +108,17 @@ class AuditedStore:
 
     # appending ----------------------------------------------------------------------------------------
     def append_in(self, tx: Tx, kind: str, payload: dict, created_at: str | None = None) -> int:
-        head = tx.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev_hash = (int(head[0]) + 1, head[1]) if head else (1, GENESIS)
+        # the chain's head and the last checkpoint in one round trip (this runs under the append lock)
+        head_seq, head_hash, last_seq, last_at = tx.execute(_HEADS).fetchone()
+        seq, prev_hash = (int(head_seq) + 1, head_hash) if head_seq is not None else (1, GENESIS)
         entry = new_entry(seq, kind, payload, created_at or now(), prev_hash)
         tx.execute(f"INSERT INTO audit_log ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                    (entry.seq, entry.kind, entry.created_at, entry.payload, entry.payload_hash, entry.prev_hash,
                     entry.hash))
         if self.signer is not None:
-            last = tx.execute("SELECT seq, created_at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1").fetchone()
-            last_seq, last_at = (int(last[0]), last[1]) if last else (0, None)
             elapsed = (datetime.fromisoformat(entry.created_at) - datetime.fromisoformat(last_at)).total_seconds() \
                 if last_at else 0.0
-            if seq - last_seq >= self.checkpoint_every or elapsed >= self.checkpoint_interval:
+            if seq - int(last_seq or 0) >= self.checkpoint_every or elapsed >= self.checkpoint_interval:
                 self._sign(tx, seq, entry.hash)
         return seq
 
