@@ -15,6 +15,7 @@ from types import MappingProxyType
 import jsonschema
 
 from .errors import ConfigError, Problem
+from .gate import ExamWindow, parse_window
 from .privacy.redact import KINDS as REDACTION_KINDS
 from .privacy.roster import Roster, load_roster
 from .rules import schema
@@ -52,6 +53,17 @@ RETENTION = {
     },
 }
 
+EXAM_WINDOW = {
+    "type": "object", "additionalProperties": False, "required": ["start", "end"],
+    "description": "answers are switched off from start to end (date-times with a time zone)",
+    "properties": {
+        "start": {}, "end": {},     # YAML reads unquoted timestamps as dates: checked by gate.parse_window
+        "classes": {"type": "array", "items": {"type": ["string", "integer"]},
+                    "description": "only these classes (X-Supervisor-Class / metadata.class); default: all"},
+        "note": {"type": "string"},
+    },
+}
+
 POLICIES_FILE = schema.file_schema(
     "Action policies (policies/policies.yaml)", ["policies"],
     {
@@ -72,6 +84,8 @@ POLICIES_FILE = schema.file_schema(
                     "hold_full_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)}},
                     "privacy": PRIVACY,
                     "retention": RETENTION,
+                    "min_age": {"type": "integer", "minimum": 3, "maximum": 25,
+                                "description": "students younger than this get a refusal, nothing upstream"},
                 },
             },
         },
@@ -99,6 +113,7 @@ SCHOOLS_FILE = schema.file_schema(
                     "upstream": {"type": "string"},
                     "roster": {"type": "string", "description": "roster file (names to redact), relative to "
                                                                 "the policies folder"},
+                    "exam_windows": {"type": "array", "items": EXAM_WINDOW},
                 },
             },
         },
@@ -131,6 +146,7 @@ class Policy:
     hold_full_categories: tuple[str, ...] = ("self_harm", "sexual_content")
     privacy: Privacy = field(default_factory=lambda: Privacy())
     retention: Retention | None = None
+    min_age: int | None = None
 
     def action_for(self, rule: Rule, mode: str) -> str:
         """Mode's category override, then the policy's, then the rule's own action, then by severity."""
@@ -160,6 +176,7 @@ class School:
     upstream: str = "default"
     languages: tuple[str, ...] = ()
     roster: Roster | None = field(default=None, compare=False, repr=False)
+    exam_windows: tuple[ExamWindow, ...] = ()
 
     def grade_for(self, requested: int | None) -> int:
         """The grade a request is judged at: the requested one if inside the band, else the band's first
@@ -200,6 +217,7 @@ def load_policies(folder: Path) -> Policies:
                                                        DEFAULT_POLICY.hold_full_categories)),
                     privacy=_privacy(raw.get("privacy") or {}),
                     retention=_retention(raw.get("retention"), pfile, data, name, problems),
+                    min_age=raw.get("min_age"),
                 )
     sfile = folder / "schools.yaml"
     if sfile.is_file():
@@ -220,10 +238,21 @@ def load_policies(folder: Path) -> Policies:
                     id=raw["id"], name=raw["name"], country=raw["country"], grades=tuple(raw["grades"]),
                     mode=raw.get("mode", "tutor"), policy=raw.get("policy", "default"),
                     upstream=raw.get("upstream", "default"), languages=tuple(raw.get("languages") or ()),
-                    roster=_roster(folder, raw.get("roster"), problems))
+                    roster=_roster(folder, raw.get("roster"), problems),
+                    exam_windows=_windows(raw.get("exam_windows") or [], sfile, data, i, problems))
     if problems:
         raise ConfigError(problems)
     return Policies(MappingProxyType(policies), MappingProxyType(schools))
+
+
+def _windows(raw: list, path: Path, data: dict, index: int, problems: list[Problem]) -> tuple[ExamWindow, ...]:
+    windows = []
+    for j, item in enumerate(raw):
+        try:
+            windows.append(parse_window(item, str(path), line_of(data, ["schools", index, "exam_windows", j])))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    return tuple(windows)
 
 
 def _roster(folder: Path, name: str | None, problems: list[Problem]) -> Roster | None:

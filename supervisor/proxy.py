@@ -12,11 +12,13 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 
 from .enforce import Outcome, enforce
 from .errors import UpstreamError
+from .gate import check_gates
 from .policy import Policies, School
 from .privacy.redact import Redactor
 from .privacy.storage import stored_form
@@ -25,8 +27,10 @@ from .rules.rulebook import RulebookHolder
 from .settings import Settings
 from .signing import Signer
 from .store.records import ExchangeRecord
-from .supervision import Supervisor
+from .supervision import Supervisor, last_user_message
+from .text import lang as langid
 from .upstream import Upstream
+from .verdict import Verdict
 
 log = structlog.get_logger("supervisor.decision")
 
@@ -40,6 +44,8 @@ class ChatRequest:
     user: str | None = None
     grade: int | None = None
     lang: str | None = None
+    age: int | None = None
+    class_id: str | None = None
     outbound: list[dict] | None = None     # the messages as they leave for the upstream (redacted)
     redactions: dict = field(default_factory=dict)
 
@@ -109,9 +115,36 @@ class Proxy:
                               curriculum=curriculum, grade=grade, lang=chat.lang, mode=school.mode,
                               stream=chat.stream, status="ok", decision=None, messages=chat.messages)
 
+    async def gated(self, request_id: str, school: School, key_grade: int | None,
+                    chat: ChatRequest) -> ExchangeResult | None:
+        """The age gate and exam windows: a refusal the student understands, recorded; None to go on."""
+        grade, compiled = self._context(school, key_grade, chat)
+        policy = self.policies.policy_for(school)
+        lang = chat.lang or langid.detect(last_user_message(chat.messages), default=None)
+        refusal = check_gates(min_age=policy.min_age, exam_windows=school.exam_windows, age=chat.age, grade=grade,
+                              class_id=chat.class_id, at=datetime.now(UTC), lang=lang,
+                              languages=school.languages or compiled.curriculum.languages)
+        if refusal is None:
+            return None
+        finding = refusal.finding()
+        verdict = Verdict("block", (finding,), {refusal.rule: "block"}, compiled.curriculum.label,
+                          lang or (school.languages or compiled.curriculum.languages)[0], grade, school.mode)
+        outcome = Outcome("block", refusal.message, verdict, verdict, attempts=0)
+        model = self.upstream_for(school).config.model
+        record = self._base_record(request_id, school, chat, grade, model, compiled.curriculum.label)
+        record.status, record.decision, record.error = "refused", "block", refusal.reason
+        record.rules, record.findings = [refusal.rule], [{**finding.to_dict(), "action": "block"}]
+        record.delivered_text, record.lang, record.attempts = refusal.message, verdict.lang, 0
+        await self._record(record, chat)
+        log.info("refused", request_id=request_id, school=school.id, rule=refusal.rule, reason=refusal.reason)
+        return ExchangeResult(request_id, outcome, model, 0.0,
+                              self._provenance(request_id, outcome, compiled.curriculum.label, model, policy))
+
     async def exchange(self, request_id: str, school: School, key_grade: int | None, chat: ChatRequest,
                        upstream_text: str | None = None) -> ExchangeResult:
         """Run one exchange. `upstream_text` is given when the caller already collected a streamed answer."""
+        if upstream_text is None and (refused := await self.gated(request_id, school, key_grade, chat)):
+            return refused
         started = time.perf_counter()
         grade, compiled = self._context(school, key_grade, chat)
         policy = self.policies.policy_for(school)
@@ -184,6 +217,8 @@ class Proxy:
     async def collect_stream(self, request_id: str, school: School, key_grade: int | None,
                              chat: ChatRequest) -> ExchangeResult:
         """Safe-first streaming: collect the whole upstream stream, then judge it like any answer."""
+        if refused := await self.gated(request_id, school, key_grade, chat):
+            return refused
         upstream = self.upstream_for(school)
         parts: list[str] = []
         started = time.perf_counter()

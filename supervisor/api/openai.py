@@ -90,8 +90,23 @@ def parse_chat(body: dict, headers) -> ChatRequest:
                                                                                          "metadata.grade")
     params = {k: v for k, v in body.items() if k not in ("messages", "stream", "model", "user", "metadata")}
     user = body.get("user") if isinstance(body.get("user"), str) else None
+    age = _age(headers.get("x-supervisor-age"), "X-Supervisor-Age") or _age(metadata.get("age"), "metadata.age")
+    class_id = headers.get("x-supervisor-class") or metadata.get("class")
     return ChatRequest(messages=messages, stream=stream, model=body.get("model"), params=params, user=user,
-                       grade=grade, lang=metadata.get("lang") if isinstance(metadata.get("lang"), str) else None)
+                       grade=grade, lang=metadata.get("lang") if isinstance(metadata.get("lang"), str) else None,
+                       age=age, class_id=str(class_id) if class_id not in (None, "") else None)
+
+
+def _age(value, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        age = int(value)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"{where} must be the student's age in years, got {value!r}", "age") from exc
+    if not 3 <= age <= 120:
+        raise BadRequest(f"{where} must be an age from 3 to 120, got {age}", "age")
+    return age
 
 
 def decision_headers(decision: str, verdict: Verdict, request_id: str,
