@@ -199,6 +199,11 @@ def cmd_audit_verify(args) -> int:
     from .store import open_store
 
     settings = _settings(args)
+    db = settings.database_url.removeprefix("sqlite:///")
+    if settings.database_url.startswith("sqlite:///") and db != ":memory:" and not Path(db).is_file():
+        print(f"no database at {db}: set SUPERVISOR_DATABASE_URL (or --config) to the deployment's database, "
+              "or verify an exported bundle with --bundle DIR", file=sys.stderr)
+        return EXIT_USER
     store = open_store(settings.database_url)
     try:
         return _print_report(store.audit_verify(trusted), args.json, "audit")
