@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from .alerts import Alerter
 from .api import errors as api_errors
 from .api.openai import chat_completions, models
 from .api.supervise import supervise
@@ -23,6 +24,8 @@ from .demo.fake_openai import create_fake_openai
 from .demo.lessons import demo_answer
 from .policy import load_policies
 from .proxy import Proxy
+from .review.routes import review_mount
+from .review.web import ReviewState
 from .rules.rulebook import RulebookHolder
 from .services import make_embedder, make_rulebook, make_supervisor
 from .settings import Settings
@@ -58,8 +61,10 @@ def create_app(settings: Settings) -> Starlette:
         state.supervisor = make_supervisor(settings, embedder)
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         secret = settings.secret or state.store.deployment_secret()
+        state.review = ReviewState(secret)
+        state.alerts = Alerter(settings)
         state.proxy = Proxy(settings, state.policies, state.rulebooks, state.supervisor, state.store, secret,
-                            demo_api_base=f"http://{host}:{settings.port}{DEMO_PREFIX}/v1")
+                            demo_api_base=f"http://{host}:{settings.port}{DEMO_PREFIX}/v1", alerts=state.alerts)
         watcher = asyncio.create_task(state.rulebooks.watch(settings.reload_interval)) \
             if settings.reload_interval > 0 else None
         try:
@@ -67,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             if watcher:
                 watcher.cancel()
+            await state.alerts.aclose()
             state.store.close()
 
     routes = [
@@ -74,6 +80,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/models", models),
         Route("/v1/supervise", supervise, methods=["POST"]),
+        review_mount(),
         Mount(DEMO_PREFIX, app=create_fake_openai(demo_answer, model="demo", chunk_delay=0.01)),
     ]
     return Starlette(routes=routes, lifespan=lifespan,

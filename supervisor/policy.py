@@ -1,8 +1,9 @@
 """Schools and action policies, from `policies/*.yaml`.
 
 `policies/policies.yaml` names action policies: which action each severity gets, per-category overrides, per
-mode (`tutor`, `open`, `exam`) adjustments, regeneration attempts. `policies/schools.yaml` lists schools:
-country, grade band, mode, policy and upstream. Both are validated like curricula (file:line errors).
+mode (`tutor`, `open`, `exam`) adjustments, regeneration attempts, and which categories alert the school's
+safeguarding contacts. `policies/schools.yaml` lists schools: country, grade band, mode, policy, upstream and
+safeguarding contacts (webhook, e-mail). Both are validated like curricula (file:line errors).
 """
 
 from __future__ import annotations
@@ -30,6 +31,23 @@ _CATEGORY_ACTIONS = {"type": "object", "propertyNames": {"enum": list(schema.CAT
 _ADJUST = {"type": "object", "additionalProperties": False,
            "properties": {"actions": _ACTIONS, "categories": _CATEGORY_ACTIONS}}
 
+_SAFEGUARDING = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "Who is alerted, within seconds, when a finding falls in the policy's alert_categories.",
+    "properties": {
+        "webhook": {
+            "type": "object", "additionalProperties": False, "required": ["url"],
+            "properties": {
+                "url": {"type": "string", "pattern": r"^https?://\S+$"},
+                "secret_env": {"type": "string", "pattern": r"^[A-Z_][A-Z0-9_]*$",
+                               "description": "Environment variable holding the HMAC-SHA256 signing key."},
+            },
+        },
+        "emails": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$"}},
+    },
+}
+
 POLICIES_FILE = schema.file_schema(
     "Action policies (policies/policies.yaml)", ["policies"],
     {
@@ -48,6 +66,9 @@ POLICIES_FILE = schema.file_schema(
                               "additionalProperties": _ADJUST},
                     "regenerate_attempts": {"type": "integer", "minimum": 0, "maximum": 5},
                     "hold_full_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)}},
+                    "alert_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)},
+                                         "description": "Findings in these categories alert the school's "
+                                                        "safeguarding contacts."},
                 },
             },
         },
@@ -73,6 +94,7 @@ SCHOOLS_FILE = schema.file_schema(
                     "mode": {"enum": list(MODES)},
                     "policy": {"type": "string"},
                     "upstream": {"type": "string"},
+                    "safeguarding": _SAFEGUARDING,
                 },
             },
         },
@@ -88,6 +110,8 @@ class Policy:
     modes: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=lambda: MappingProxyType({}))
     regenerate_attempts: int = 2
     hold_full_categories: tuple[str, ...] = ("self_harm", "sexual_content")
+    # self-harm, distress disclosed by a student, threats and weapons: a safeguarding lead should know now
+    alert_categories: tuple[str, ...] = ("self_harm", "crisis_support", "violence_weapons")
 
     def action_for(self, rule: Rule, mode: str) -> str:
         """Mode's category override, then the policy's, then the rule's own action, then by severity."""
@@ -107,6 +131,15 @@ DEFAULT_POLICY = Policy(
 
 
 @dataclass(frozen=True)
+class Safeguarding:
+    """A school's safeguarding contacts. The webhook's signing key is read from `webhook_secret_env`."""
+
+    webhook_url: str | None = None
+    webhook_secret_env: str | None = None
+    emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class School:
     id: str
     name: str
@@ -116,6 +149,7 @@ class School:
     policy: str = "default"
     upstream: str = "default"
     languages: tuple[str, ...] = ()
+    safeguarding: Safeguarding = field(default_factory=Safeguarding)
 
     def grade_for(self, requested: int | None) -> int:
         """The grade a request is judged at: the requested one if inside the band, else the band's first
@@ -154,6 +188,7 @@ def load_policies(folder: Path) -> Policies:
                     regenerate_attempts=raw.get("regenerate_attempts", 2),
                     hold_full_categories=tuple(raw.get("hold_full_categories",
                                                        DEFAULT_POLICY.hold_full_categories)),
+                    alert_categories=tuple(raw.get("alert_categories", DEFAULT_POLICY.alert_categories)),
                 )
     sfile = folder / "schools.yaml"
     if sfile.is_file():
@@ -173,10 +208,17 @@ def load_policies(folder: Path) -> Policies:
                 schools[raw["id"]] = School(
                     id=raw["id"], name=raw["name"], country=raw["country"], grades=tuple(raw["grades"]),
                     mode=raw.get("mode", "tutor"), policy=raw.get("policy", "default"),
-                    upstream=raw.get("upstream", "default"), languages=tuple(raw.get("languages") or ()))
+                    upstream=raw.get("upstream", "default"), languages=tuple(raw.get("languages") or ()),
+                    safeguarding=_safeguarding(raw.get("safeguarding") or {}))
     if problems:
         raise ConfigError(problems)
     return Policies(MappingProxyType(policies), MappingProxyType(schools))
+
+
+def _safeguarding(raw: dict) -> Safeguarding:
+    webhook = raw.get("webhook") or {}
+    return Safeguarding(webhook_url=webhook.get("url"), webhook_secret_env=webhook.get("secret_env"),
+                        emails=tuple(raw.get("emails") or ()))
 
 
 def _validated(path: Path, file_schema: dict, problems: list[Problem]) -> dict | None:

@@ -54,6 +54,13 @@ class Settings:
     reload_interval: float = 2.0
     secret: str | None = None
     log_level: str = "info"
+    # safeguarding alerts: the review pages' address for links, SMTP (smtp://, smtp+starttls://, smtps://
+    # user:password@host:port) and the sender; webhook delivery attempts and the first back-off in seconds
+    public_url: str | None = None
+    smtp_url: str | None = None
+    alert_from: str = "edu-supervisor@localhost"
+    alert_attempts: int = 5
+    alert_backoff: float = 1.0
 
     def upstream_for(self, name: str) -> UpstreamConfig:
         return self.upstreams.get(name, self.upstream)
@@ -73,6 +80,9 @@ _ENV = {
     "SUPERVISOR_JUDGE_API_KEY": ("judge_api_key", str),
     "SUPERVISOR_RELOAD_INTERVAL": ("reload_interval", float), "SUPERVISOR_SECRET": ("secret", str),
     "SUPERVISOR_LOG_LEVEL": ("log_level", str),
+    "SUPERVISOR_PUBLIC_URL": ("public_url", str), "SUPERVISOR_SMTP_URL": ("smtp_url", str),
+    "SUPERVISOR_ALERT_FROM": ("alert_from", str), "SUPERVISOR_ALERT_ATTEMPTS": ("alert_attempts", int),
+    "SUPERVISOR_ALERT_BACKOFF": ("alert_backoff", float),
 }
 _UPSTREAM_ENV = {
     "SUPERVISOR_UPSTREAM_MODEL": ("model", str), "SUPERVISOR_UPSTREAM_API_BASE": ("api_base", str),

@@ -155,3 +155,22 @@ def records(proxy_settings):
             store.close()
 
     return fetch
+
+
+@pytest.fixture(scope="session")
+def review_server(proxy_settings, tmp_path_factory):
+    """The whole app (proxy and review pages) on a database of its own, shared by the review tests."""
+    import dataclasses
+
+    from supervisor.app import create_app
+    from supervisor.store import open_store
+
+    db = tmp_path_factory.mktemp("review") / "review.db"
+    settings = dataclasses.replace(proxy_settings, database_url=f"sqlite:///{db}")
+    with ServerThread(create_app(settings)) as server:
+        server.settings = settings
+        server.store = open_store(settings.database_url)
+        try:
+            yield server
+        finally:
+            server.store.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import StoreError
 from .records import ExchangeRecord
+from .reviews import REVIEW_SCHEMA, ReviewTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -70,7 +71,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-class SqliteStore:
+class SqliteStore(ReviewTables):
     def __init__(self, path: str, busy_timeout: float = 10.0):
         self.path = path
         if path != ":memory:":
@@ -80,6 +81,7 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
+            self._db.executescript(REVIEW_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the SQLite database {path!r}: {exc}. Check the path in "
                              f"SUPERVISOR_DATABASE_URL and that the folder is writable.") from exc
