@@ -1,5 +1,6 @@
 // Keyboard shortcuts for the review pages. Everything also works by mouse without this file.
-// Queue: j/k move between rows, o or Enter opens, c confirms the focused row.
+// Queue: j/k move between rows, o or Enter opens, c confirms the focused row. The first unreviewed row has
+// focus when the queue loads, so "c" repeated works down the queue one key per item.
 // Item: c confirm (then next item), f false alarm, n next item.
 (function () {
   "use strict";
@@ -12,6 +13,8 @@
     next.focus();
   }
   function press(id) { var el = document.getElementById(id); if (el) { el.click(); return true; } return false; }
+  var first = document.querySelector("tr.row.st-unreviewed");
+  if (first) first.focus();
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     var target = e.target;
