@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from .alerts import Alerter
 from .api import errors as api_errors
 from .api.openai import chat_completions, models
 from .api.supervise import supervise
@@ -24,6 +25,8 @@ from .demo.fake_openai import create_fake_openai
 from .demo.lessons import demo_answer
 from .policy import load_policies
 from .proxy import Proxy
+from .review.routes import review_mount
+from .review.web import ReviewState
 from .rules.rulebook import RulebookHolder
 from .services import make_embedder, make_rulebook, make_supervisor, open_signed_store
 from .settings import Settings
@@ -80,8 +83,11 @@ def create_app(settings: Settings) -> Starlette:
         state.supervisor = make_supervisor(settings, embedder)
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         secret = settings.secret or state.store.deployment_secret()
+        state.review = ReviewState(secret)
+        state.alerts = Alerter(settings)
         state.proxy = Proxy(settings, state.policies, state.rulebooks, state.supervisor, state.store, secret,
-                            demo_api_base=f"http://{host}:{settings.port}{DEMO_PREFIX}/v1", signer=state.signer)
+                            demo_api_base=f"http://{host}:{settings.port}{DEMO_PREFIX}/v1", signer=state.signer,
+                            alerts=state.alerts)
         watcher = asyncio.create_task(state.rulebooks.watch(settings.reload_interval)) \
             if settings.reload_interval > 0 else None
         sealer = asyncio.create_task(seal_periodically(state.store, settings.audit_checkpoint_interval))
@@ -91,6 +97,7 @@ def create_app(settings: Settings) -> Starlette:
             if watcher:
                 watcher.cancel()
             sealer.cancel()
+            await state.alerts.aclose()
             try:
                 await asyncio.to_thread(state.store.checkpoint)     # sign the tail before going away
             except Exception as exc:  # noqa: BLE001 - the next start's checkpoint covers it
@@ -103,6 +110,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/models", models),
         Route("/v1/supervise", supervise, methods=["POST"]),
         Route(KEYS_PATH, public_keys),
+        review_mount(),
         Mount(DEMO_PREFIX, app=create_fake_openai(demo_answer, model="demo", chunk_delay=0.01)),
     ]
     return Starlette(routes=routes, lifespan=lifespan,

@@ -295,6 +295,65 @@ def cmd_verify_response(args) -> int:
     return EXIT_OK if check.ok else EXIT_USER
 
 
+def _read_password(prompt: bool) -> str:
+    """The new password: typed twice at a terminal (not echoed), else the first line of standard input."""
+    if prompt and sys.stdin.isatty():
+        import getpass
+
+        first, again = getpass.getpass("password: "), getpass.getpass("again: ")
+        if first != again:
+            raise SupervisorError("the two passwords differ; nothing was changed")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_users_add(args) -> int:
+    from .policy import load_policies
+    from .review.auth import hash_password, password_problem
+    from .review.i18n import UI_LANGUAGES
+    from .store import open_store
+    from .store.sqlite import now
+
+    settings = _settings(args)
+    schools = load_policies(settings.policies_dir).schools
+    unknown = [s for s in args.school if s not in schools]
+    if unknown:
+        print(f"unknown school {', '.join(map(repr, unknown))}; known: {', '.join(sorted(schools))} "
+              f"(schools are defined in {settings.policies_dir / 'schools.yaml'})", file=sys.stderr)
+        return EXIT_USER
+    if args.role == "teacher" and len(args.school) != 1:
+        print("a teacher belongs to exactly one school: give --school once (or use --role admin)", file=sys.stderr)
+        return EXIT_USER
+    if args.lang not in UI_LANGUAGES:
+        print(f"--lang must be one of {', '.join(UI_LANGUAGES)}", file=sys.stderr)
+        return EXIT_USER
+    password = _read_password(prompt=True)
+    problem = password_problem(password)
+    if problem:
+        print(f"{problem}; the password is read from standard input, e.g. "
+              f"`printf '%s\\n' \"$PW\" | supervisor users add ...`", file=sys.stderr)
+        return EXIT_USER
+    store = open_store(settings.database_url)
+    try:
+        store.add_user(args.username, hash_password(password), args.role, args.school, args.lang, now())
+    finally:
+        store.close()
+    print(f"created {args.role} {args.username!r} for {', '.join(args.school)}; sign in at /review", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_users_list(args) -> int:
+    from .store import open_store
+
+    store = open_store(_settings(args).database_url)
+    try:
+        for user in store.users():
+            print(f"{user['username']}\t{user['role']}\t{','.join(user['schools'])}\t{user['lang']}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supervisor", description=__doc__)
     parser.add_argument("--config", help="settings file (YAML); environment variables override it")
@@ -364,6 +423,16 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--keys", help="the deployment's keys file (/.well-known/supervisor-keys.json, saved)")
     group.add_argument("--url", help="the proxy's base URL: fetch its /.well-known/supervisor-keys.json")
     p.set_defaults(func=cmd_verify_response)
+    users = sub.add_parser("users", help="review-page accounts").add_subparsers(dest="users_command", required=True)
+    p = users.add_parser("add", help="create a review account; the password is read from standard input")
+    p.add_argument("username")
+    p.add_argument("--school", required=True, action="append",
+                   help="the teacher's school; repeat for an administrator over several schools")
+    p.add_argument("--role", required=True, choices=["teacher", "admin"])
+    p.add_argument("--lang", default="en", help="language of the review pages: en, ja, th or vi (default en)")
+    p.set_defaults(func=cmd_users_add)
+    p = users.add_parser("list", help="list review accounts (no passwords)")
+    p.set_defaults(func=cmd_users_list)
     return parser
 
 

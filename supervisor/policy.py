@@ -1,8 +1,9 @@
 """Schools and action policies, from `policies/*.yaml`.
 
 `policies/policies.yaml` names action policies: which action each severity gets, per-category overrides, per
-mode (`tutor`, `open`, `exam`) adjustments, regeneration attempts. `policies/schools.yaml` lists schools:
-country, grade band, mode, policy and upstream. Both are validated like curricula (file:line errors).
+mode (`tutor`, `open`, `exam`) adjustments, regeneration attempts, and which categories alert the school's
+safeguarding contacts. `policies/schools.yaml` lists schools: country, grade band, mode, policy, upstream and
+safeguarding contacts (webhook, e-mail). Both are validated like curricula (file:line errors).
 """
 
 from __future__ import annotations
@@ -64,6 +65,23 @@ EXAM_WINDOW = {
     },
 }
 
+_SAFEGUARDING = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "Who is alerted, within seconds, when a finding falls in the policy's alert_categories.",
+    "properties": {
+        "webhook": {
+            "type": "object", "additionalProperties": False, "required": ["url"],
+            "properties": {
+                "url": {"type": "string", "pattern": r"^https?://\S+$"},
+                "secret_env": {"type": "string", "pattern": r"^[A-Z_][A-Z0-9_]*$",
+                               "description": "Environment variable holding the HMAC-SHA256 signing key."},
+            },
+        },
+        "emails": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$"}},
+    },
+}
+
 POLICIES_FILE = schema.file_schema(
     "Action policies (policies/policies.yaml)", ["policies"],
     {
@@ -86,6 +104,9 @@ POLICIES_FILE = schema.file_schema(
                     "retention": RETENTION,
                     "min_age": {"type": "integer", "minimum": 3, "maximum": 25,
                                 "description": "students younger than this get a refusal, nothing upstream"},
+                    "alert_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)},
+                                         "description": "Findings in these categories alert the school's "
+                                                        "safeguarding contacts."},
                 },
             },
         },
@@ -114,6 +135,7 @@ SCHOOLS_FILE = schema.file_schema(
                     "roster": {"type": "string", "description": "roster file (names to redact), relative to "
                                                                 "the policies folder"},
                     "exam_windows": {"type": "array", "items": EXAM_WINDOW},
+                    "safeguarding": _SAFEGUARDING,
                 },
             },
         },
@@ -147,6 +169,8 @@ class Policy:
     privacy: Privacy = field(default_factory=lambda: Privacy())
     retention: Retention | None = None
     min_age: int | None = None
+    # self-harm, distress disclosed by a student, threats and weapons: a safeguarding lead should know now
+    alert_categories: tuple[str, ...] = ("self_harm", "crisis_support", "violence_weapons")
 
     def action_for(self, rule: Rule, mode: str) -> str:
         """Mode's category override, then the policy's, then the rule's own action, then by severity."""
@@ -166,6 +190,15 @@ DEFAULT_POLICY = Policy(
 
 
 @dataclass(frozen=True)
+class Safeguarding:
+    """A school's safeguarding contacts. The webhook's signing key is read from `webhook_secret_env`."""
+
+    webhook_url: str | None = None
+    webhook_secret_env: str | None = None
+    emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class School:
     id: str
     name: str
@@ -177,6 +210,7 @@ class School:
     languages: tuple[str, ...] = ()
     roster: Roster | None = field(default=None, compare=False, repr=False)
     exam_windows: tuple[ExamWindow, ...] = ()
+    safeguarding: Safeguarding = field(default_factory=Safeguarding)
 
     def grade_for(self, requested: int | None) -> int:
         """The grade a request is judged at: the requested one if inside the band, else the band's first
@@ -218,6 +252,7 @@ def load_policies(folder: Path) -> Policies:
                     privacy=_privacy(raw.get("privacy") or {}),
                     retention=_retention(raw.get("retention"), pfile, data, name, problems),
                     min_age=raw.get("min_age"),
+                    alert_categories=tuple(raw.get("alert_categories", DEFAULT_POLICY.alert_categories)),
                 )
     sfile = folder / "schools.yaml"
     if sfile.is_file():
@@ -239,7 +274,8 @@ def load_policies(folder: Path) -> Policies:
                     mode=raw.get("mode", "tutor"), policy=raw.get("policy", "default"),
                     upstream=raw.get("upstream", "default"), languages=tuple(raw.get("languages") or ()),
                     roster=_roster(folder, raw.get("roster"), problems),
-                    exam_windows=_windows(raw.get("exam_windows") or [], sfile, data, i, problems))
+                    exam_windows=_windows(raw.get("exam_windows") or [], sfile, data, i, problems),
+                    safeguarding=_safeguarding(raw.get("safeguarding") or {}))
     if problems:
         raise ConfigError(problems)
     return Policies(MappingProxyType(policies), MappingProxyType(schools))
@@ -280,6 +316,10 @@ def _retention(raw: dict | None, path: Path, data: dict, name: str, problems: li
                                 f"policy {name}: retention.days {retention.days} is below its minimum_days "
                                 f"{retention.minimum_days}; keep records at least that long"))
     return retention
+def _safeguarding(raw: dict) -> Safeguarding:
+    webhook = raw.get("webhook") or {}
+    return Safeguarding(webhook_url=webhook.get("url"), webhook_secret_env=webhook.get("secret_env"),
+                        emails=tuple(raw.get("emails") or ()))
 
 
 def _validated(path: Path, file_schema: dict, problems: list[Problem]) -> dict | None:

@@ -63,7 +63,8 @@ class ExchangeResult:
 
 class Proxy:
     def __init__(self, settings: Settings, policies: Policies, rulebooks: RulebookHolder, supervisor: Supervisor,
-                 store, secret: str, demo_api_base: str | None = None, signer: Signer | None = None):
+                 store, secret: str, demo_api_base: str | None = None, signer: Signer | None = None,
+                 alerts=None):
         self.settings = settings
         self.policies = policies
         self.rulebooks = rulebooks
@@ -73,6 +74,7 @@ class Proxy:
         self.demo_api_base = demo_api_base
         self._redactors: dict[str, Redactor] = {}
         self.signer = signer
+        self.alerts = alerts  # Alerter: severe findings notify the school's safeguarding contacts
 
     def upstream_for(self, school: School) -> Upstream:
         config = self.settings.upstream_for(school.upstream)
@@ -200,6 +202,8 @@ class Proxy:
         record.supervision_ms = supervision_ms
         record.attempts = outcome.attempts
         await self._record(record, chat)
+        if self.alerts:
+            self.alerts.notify(record, school, policy)  # a background task: never delays the answer
         log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
                  lang=verdict.lang, decision=outcome.decision, rules=verdict.rules,
                  curriculum=compiled.curriculum.label, model=model, stream=chat.stream,

@@ -57,6 +57,13 @@ class Settings:
     signing_key_file: Path | None = None
     audit_checkpoint_every: int = 100
     audit_checkpoint_interval: float = 60.0
+    # safeguarding alerts: the review pages' address for links, SMTP (smtp://, smtp+starttls://, smtps://
+    # user:password@host:port) and the sender; webhook delivery attempts and the first back-off in seconds
+    public_url: str | None = None
+    smtp_url: str | None = None
+    alert_from: str = "edu-supervisor@localhost"
+    alert_attempts: int = 5
+    alert_backoff: float = 1.0
 
     def upstream_for(self, name: str) -> UpstreamConfig:
         return self.upstreams.get(name, self.upstream)
@@ -88,6 +95,9 @@ _ENV = {
     "SUPERVISOR_SIGNING_KEY_FILE": ("signing_key_file", Path),
     "SUPERVISOR_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
     "SUPERVISOR_AUDIT_CHECKPOINT_INTERVAL": ("audit_checkpoint_interval", float),
+    "SUPERVISOR_PUBLIC_URL": ("public_url", str), "SUPERVISOR_SMTP_URL": ("smtp_url", str),
+    "SUPERVISOR_ALERT_FROM": ("alert_from", str), "SUPERVISOR_ALERT_ATTEMPTS": ("alert_attempts", int),
+    "SUPERVISOR_ALERT_BACKOFF": ("alert_backoff", float),
 }
 _UPSTREAM_ENV = {
     "SUPERVISOR_UPSTREAM_MODEL": ("model", str), "SUPERVISOR_UPSTREAM_API_BASE": ("api_base", str),

@@ -174,3 +174,20 @@ def pg_database():
     yield admin_url.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+@pytest.fixture(scope="session")
+def review_server(proxy_settings, tmp_path_factory):
+    """The whole app (proxy and review pages) on a database of its own, shared by the review tests."""
+    import dataclasses
+
+    from supervisor.app import create_app
+    from supervisor.store import open_store
+
+    db = tmp_path_factory.mktemp("review") / "review.db"
+    settings = dataclasses.replace(proxy_settings, database_url=f"sqlite:///{db}")
+    with ServerThread(create_app(settings)) as server:
+        server.settings = settings
+        server.store = open_store(settings.database_url)
+        try:
+            yield server
+        finally:
+            server.store.close()
