@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from supervisor.errors import BadRequest
+from supervisor.errors import BadRequest, StoreError
 from supervisor.signing import load_or_create_signer
-from supervisor.store import open_store
+from supervisor.store import SqliteStore, open_store
 from supervisor.store.bundle import export_bundle, verify_bundle
-from supervisor.store.records import ExchangeRecord
+from supervisor.store.records import ExchangeRecord, now
 
 
 def exchange(i: int, school: str = "demo-jp") -> ExchangeRecord:
@@ -60,7 +60,7 @@ def filled(backend, tmp_path):
     store.attach_signer(load_or_create_signer(tmp_path / "key.pem"), every=4)
     for i in range(1, 11):
         store.record(exchange(i))
-    store.audit_append("review.action", {"id": "rv-1", "request_id": "req-0003", "action": "confirm"})
+    store.add_review_action("req-0003", "demo-jp", "teacher-1", "override_false_alarm", now(), text="a quote")
     yield store, raw
     store.close()
 
@@ -168,6 +168,62 @@ def test_forged_checkpoint_signature_is_named(filled):
     assert problems(store) == ["checkpoint at seq 4: bad signature (the checkpoint was forged or edited)"]
 
 
+# review actions and accounts are part of the record ------------------------------------------------------
+def _unlock_review_actions(store, raw) -> None:
+    """What an intruder with database access does first: switch off the append-only triggers."""
+    on = "" if isinstance(store, SqliteStore) else " ON review_actions"     # PostgreSQL names the table
+    raw(f"DROP TRIGGER review_actions_no_update{on}")
+    raw(f"DROP TRIGGER review_actions_no_delete{on}")
+
+
+def test_review_actions_and_new_users_are_chained(filled):
+    store, raw = filled
+    (row,) = store.review_actions("req-0003")
+    kind, payload = raw("SELECT kind, payload FROM audit_log WHERE seq = 11")[0]
+    assert kind == "review.action" and json.loads(payload) == row
+    assert row["action"] == "override_false_alarm" and row["username"] == "teacher-1"
+    store.add_user("teacher-2", "scrypt$not-a-real-hash", "teacher", ["demo-jp", "demo-jp"], "ja", now())
+    kind, payload = raw("SELECT kind, payload FROM audit_log ORDER BY seq DESC LIMIT 1")[0]
+    assert kind == "user.added" and "scrypt" not in payload
+    assert json.loads(payload)["schools"] == ["demo-jp"] and json.loads(payload)["role"] == "teacher"
+    assert store.audit_verify().ok
+    # the append-only triggers still hold on both backends
+    for sql in ("UPDATE review_actions SET action = 'confirm'", "DELETE FROM review_actions"):
+        with pytest.raises(Exception, match="append-only"):
+            raw(sql)
+
+
+def test_edited_review_action_row_is_named(filled):
+    store, raw = filled
+    _unlock_review_actions(store, raw)
+    raw("UPDATE review_actions SET action = 'confirm' WHERE request_id = 'req-0003'")
+    assert problems(store) == ["review_actions row 1 (request req-0003): edited (it differs from its audit record, "
+                               "seq 11)"]
+
+
+def test_deleted_review_action_row_is_named(filled):
+    store, raw = filled
+    _unlock_review_actions(store, raw)
+    raw("DELETE FROM review_actions WHERE request_id = 'req-0003'")
+    assert problems(store) == ["seq 11 (review.action): review_actions row 1 deleted from the table (the audit "
+                               "record remains)"]
+
+
+def test_inserted_review_action_row_is_named(filled):
+    store, raw = filled
+    raw("INSERT INTO review_actions (request_id, school_id, username, created_at, action) "
+        "VALUES ('req-0004', 'demo-jp', 'teacher-1', '2024-01-01T00:00:00+00:00', 'confirm')")
+    assert problems(store) == ["review_actions row 2 (request req-0004): inserted (no audit record holds it)"]
+
+
+def test_review_action_and_its_audit_record_are_written_together(filled):
+    store, raw = filled
+    raw("DROP TABLE audit_checkpoints")             # the chain cannot be written: neither can the action
+    with pytest.raises((StoreError, sqlite3.Error)):
+        store.add_review_action("req-0005", "demo-jp", "teacher-1", "confirm", now())
+    assert store.review_actions("req-0005") == []
+
+
 def test_retention_purge_leaves_tombstones_that_verify(filled):
     from supervisor.policy import load_policies
     from supervisor.retention import purge_expired
@@ -241,7 +297,7 @@ def _hammer(url: str, key_file: str, worker: int, count: int) -> None:
     for i in range(count):
         store.record(exchange(worker * 10_000 + i))
         if i % 10 == 0:
-            store.audit_append("review.action", {"id": f"rv-{worker}-{i}", "action": "confirm"})
+            store.add_review_action(f"req-{worker * 10_000 + i:04d}", "demo-jp", f"teacher-{worker}", "confirm", now())
     store.close()
 
 

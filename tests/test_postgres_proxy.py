@@ -42,3 +42,43 @@ def test_two_proxies_share_one_postgres_store_and_one_chain(proxy_settings, answ
         assert all(r["decision"] == "pass" for r in rows)
     finally:
         store.close()
+
+
+def test_review_pages_on_postgres(proxy_settings, pg_database, tmp_path):
+    """The review JSON flow on a PostgreSQL-backed app: sign in, a scoped and filtered queue, override, the
+    rule's false-alarm rate, and the override in the audit chain that `audit verify` cross-checks."""
+    from test_review import act, add_user, ids, record, sign_in
+
+    from conftest import ServerThread
+    from supervisor.app import create_app
+    from supervisor.store import open_store
+
+    settings = dataclasses.replace(proxy_settings, database_url=pg_database, signing_key_file=tmp_path / "key.pem")
+    with ServerThread(create_app(settings)) as server:
+        server.store = open_store(pg_database)
+        try:
+            mine = record(server, "demo-jp")
+            other = record(server, "demo-jp", rule="base.weapons-concealment", category="hateXharassment")
+            theirs = record(server, "demo-th")
+            teacher = sign_in(server, add_user(server, "teacher", ["demo-jp"]))
+            assert ids(teacher) == [other, mine]                           # own school only, newest first
+            assert ids(teacher, rule="base.die-slang") == [mine]
+            assert ids(teacher, category="hate_harassment") == [mine]     # `_` matches literally (LIKE ESCAPE)
+            assert teacher.get(f"/review/items/{theirs}.json").status_code == 404
+
+            assert act(teacher, mine, "override_false_alarm", text="a quote from a novel").status_code == 200
+            assert ids(teacher, status="overridden") == [mine] and ids(teacher, status="unreviewed") == [other]
+            detail = teacher.get(f"/review/items/{mine}.json").json()
+            assert detail["item"]["status"] == "overridden"
+            assert [a["action"] for a in detail["actions"]] == ["override_false_alarm"]
+            rates = {r["rule"]: r for r in teacher.get("/review/items.json").json()["rule_rates"]}
+            assert rates["base.die-slang"]["false_alarms"] == 1
+            admin = sign_in(server, add_user(server, "admin", ["demo-jp"]))
+            assert admin.get("/review/suggestions.json").status_code == 200
+            assert mine in admin.get("/review/items.csv").text
+
+            report = server.store.audit_verify()
+            assert report.ok, report.problems
+            assert len(report.review_hashes) == 1                          # the override is in the chain
+        finally:
+            server.store.close()

@@ -12,7 +12,8 @@ Retention replaces an old entry's payload with NULL (a tombstone) and keeps `pay
 verifies; an `audit.purge` entry appended at the same time lists the tombstoned seqs and the cutoff, and a
 tombstone that no purge entry accounts for is reported as deleted content.
 
-Any kind can be chained (`exchange`, `review.action`, `audit.purge`, ...): `append(kind, payload)`.
+Any kind can be chained (`exchange`, `review.action`, `user.added`, `audit.purge`, ...): `append(kind, payload)`.
+A `review.action` payload is its review_actions row, `id` included, so the store can cross-check that table.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..signing import CHECKPOINT_DOMAIN, PublicKey
 
 GENESIS = "0" * 64
 PURGE_KIND = "audit.purge"
+REVIEW_KIND = "review.action"
 MAX_PROBLEMS = 20
 
 
@@ -91,6 +93,8 @@ class Report:
     keys: list[str] = field(default_factory=list)
     # seq -> payload_hash of each exchange entry, for the store's cross-check of its exchanges table
     exchange_hashes: dict[int, str] = field(default_factory=dict, repr=False)
+    # review_actions row id -> (seq, payload_hash) of its review.action entry, for the same cross-check
+    review_hashes: dict[int, tuple[int, str]] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -186,6 +190,11 @@ def verify(entries: Iterable[Entry], checkpoints: list[Checkpoint], keys: dict[s
                 report.problem(f"{describe(entry)}: a purge record that cannot be read")
         elif entry.kind == "exchange":
             report.exchange_hashes[entry.seq] = entry.payload_hash
+        elif entry.kind == REVIEW_KIND:
+            try:
+                report.review_hashes[int(json.loads(entry.payload)["id"])] = (entry.seq, entry.payload_hash)
+            except (ValueError, KeyError, TypeError):
+                report.problem(f"{describe(entry)}: a review action record that cannot be read")
         prev2_hash = prev.hash if prev else GENESIS
         prev, prev_moved = entry, moved is not None
     report.head_seq = prev.seq if prev else 0

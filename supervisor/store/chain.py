@@ -1,11 +1,12 @@
 """The audit chain's storage, shared by the SQLite and PostgreSQL stores.
 
 A backend provides `_transaction()` (a write transaction that serialises appends: SQLite's BEGIN IMMEDIATE,
-PostgreSQL's transaction-level advisory lock), `_query(sql, params)` for reads, and `_exchange_rows()`. SQL
-here uses `?` placeholders; the PostgreSQL store translates them.
+PostgreSQL's transaction-level advisory lock), `_query(sql, params)` for reads, and `_exchange_rows()`; the
+review tables (`ReviewTables`, mixed in after this class) give `_review_action_rows()`. SQL here uses `?`
+placeholders; the PostgreSQL store translates them.
 
 `append_in(tx, kind, payload)` chains a record inside the caller's transaction, so a row and its audit entry
-are written together or not at all (the exchanges table uses it; so can review actions). `audit_append(kind,
+are written together or not at all (the exchanges and review_actions tables use it). `audit_append(kind,
 payload)` does the same in a transaction of its own.
 """
 
@@ -167,7 +168,8 @@ class AuditedStore:
                 self._query("SELECT seq, hash, created_at, key_id, signature FROM audit_checkpoints ORDER BY seq")]
 
     def audit_verify(self, trusted: dict[str, PublicKey] | None = None) -> Report:
-        """Verify the chain, the checkpoints, and that the exchanges table still holds what was chained."""
+        """Verify the chain, the checkpoints, and that the exchanges and review_actions tables still hold what
+        was chained."""
         report = verify(self.audit_entries(), self.audit_checkpoints(), trusted or self.public_keys())
         chained = dict(report.exchange_hashes)
         for row in self._exchange_rows():
@@ -180,7 +182,22 @@ class AuditedStore:
                 report.problem(f"{ref}: edited (it differs from its audit record, seq {seq})")
         for seq in sorted(chained):
             report.problem(f"seq {seq} (exchange): deleted from the exchanges table (the audit record remains)")
+        self._cross_check_review_actions(report)
         return report
+
+    def _cross_check_review_actions(self, report: Report) -> None:
+        # a review action's payload is its whole row, id included: the row must hash to it exactly
+        chained = dict(report.review_hashes)
+        for row in self._review_action_rows():  # type: ignore[attr-defined]
+            ref = f"review_actions row {row['id']} (request {row['request_id']})"
+            seq, expected = chained.pop(int(row["id"]), (None, None))
+            if expected is None:
+                report.problem(f"{ref}: inserted (no audit record holds it)")
+            elif sha256(canonical(row)) != expected:
+                report.problem(f"{ref}: edited (it differs from its audit record, seq {seq})")
+        for row_id, (seq, _) in sorted(chained.items()):
+            report.problem(f"seq {seq} (review.action): review_actions row {row_id} deleted from the table (the "
+                           "audit record remains)")
 
     # retention ----------------------------------------------------------------------------------------
     def purge_before(self, school_id: str, cutoff: str, reason: dict) -> int:

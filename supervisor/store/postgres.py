@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from ..errors import StoreError
 from .chain import AUDIT_TABLES, AuditedStore
 from .records import COLUMNS, JSON_COLUMNS, ExchangeRecord, exchange_from_row, exchange_payload, now
+from .reviews import REVIEW_SCHEMA_POSTGRES, ReviewTables
 from .sqlite import KEY_PREFIX, hash_key
 
 # Any constant shared by all replicas; "edu-supervisor audit chain" in ASCII, folded into a signed 64-bit int.
@@ -67,17 +68,22 @@ CREATE INDEX IF NOT EXISTS exchanges_school_time ON exchanges (school_id, create
 """
 
 
+def _placeholders(sql: str) -> str:
+    """The shared SQL's `?` as psycopg's `%s`; a literal `%` (LIKE 'override%') is doubled first."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
 class _Tx:
-    """A transaction's connection, speaking the chain's `?` placeholders."""
+    """A transaction's connection, speaking the shared SQL's `?` placeholders."""
 
     def __init__(self, conn):
         self.conn = conn
 
     def execute(self, sql: str, params: tuple = ()):
-        return self.conn.execute(sql.replace("?", "%s"), params)
+        return self.conn.execute(_placeholders(sql), params)
 
 
-class PostgresStore(AuditedStore):
+class PostgresStore(AuditedStore, ReviewTables):
     def __init__(self, url: str):
         self.url = url
         self._lock = threading.Lock()
@@ -85,7 +91,7 @@ class PostgresStore(AuditedStore):
         try:
             self._connect()
             with self._transaction() as tx:         # the lock also keeps replicas from racing on CREATE TABLE
-                tx.conn.execute(SCHEMA + AUDIT_TABLES)
+                tx.conn.execute(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA_POSTGRES)
         except StoreError:
             raise
         except Exception as exc:
@@ -124,7 +130,7 @@ class PostgresStore(AuditedStore):
 
         with self._lock:
             try:
-                return self._connect().execute(sql.replace("?", "%s"), params).fetchall()
+                return self._connect().execute(_placeholders(sql), params).fetchall()
             except psycopg.Error as exc:
                 raise StoreError(f"database read failed: {exc}") from exc
 
@@ -134,6 +140,15 @@ class PostgresStore(AuditedStore):
         with self._lock:
             with self._connect().cursor(row_factory=dict_row) as cur:
                 return cur.execute(sql, params).fetchall()
+
+    def _select(self, sql: str, params: tuple | list = ()) -> list[dict]:
+        """Rows as dicts for the shared (`?`) SQL of the review tables."""
+        import psycopg
+
+        try:
+            return self._dicts(_placeholders(sql), tuple(params))
+        except psycopg.Error as exc:
+            raise StoreError(f"database read failed: {exc}") from exc
 
     def _exchange_rows(self) -> Iterator[dict]:
         last = 0

@@ -1,19 +1,24 @@
-"""Review-page accounts and the append-only record of what reviewers did.
+"""Review-page accounts and the append-only record of what reviewers did, on either backend.
 
-Kept apart from the exchange records so the SQL can be ported (PostgreSQL) and audited on its own: plain
-tables, `?` parameters, no SQLite-only functions. `ReviewTables` is mixed into the store; it needs only the
-store's `_write()` (serialised, retried writes), `_lock` and `_db`.
+Kept apart from the exchange records: plain tables and `?` parameters. `ReviewTables` is mixed into a store
+next to `AuditedStore` and uses only what both backends already give the chain: `_transaction()` (a write
+transaction whose `execute` speaks `?`) and `_select(sql, params)` (rows as dicts). The SQLite schema is
+`REVIEW_SCHEMA`, the PostgreSQL port `REVIEW_SCHEMA_POSTGRES`.
 
 Nothing here is ever deleted: `review_actions` refuses UPDATE and DELETE by trigger, and an exchange's review
-status is the latest confirm or override on it, so a changed mind is a new row, not an edit.
+status is the latest confirm or override on it, so a changed mind is a new row, not an edit. Each action is
+also chained in the audit log (kind `review.action`, payload = the row) in the transaction that inserts it, so
+`audit verify` can tell an edited, deleted or inserted row even if someone drops the triggers; a new account
+is chained too (`user.added`, without its password hash).
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import StoreError
+from .audit import REVIEW_KIND
 
 REVIEW_SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -45,6 +50,45 @@ BEGIN SELECT RAISE(ABORT, 'review_actions is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS review_actions_no_delete BEFORE DELETE ON review_actions
 BEGIN SELECT RAISE(ABORT, 'review_actions is append-only'); END;
 """
+
+# The same tables on PostgreSQL: an identity column for AUTOINCREMENT, and PL/pgSQL triggers (TRUNCATE too).
+REVIEW_SCHEMA_POSTGRES = """
+CREATE TABLE IF NOT EXISTS users (
+    username       TEXT PRIMARY KEY,
+    password_hash  TEXT NOT NULL,
+    role           TEXT NOT NULL,
+    lang           TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user_schools (
+    username   TEXT NOT NULL REFERENCES users (username),
+    school_id  TEXT NOT NULL,
+    PRIMARY KEY (username, school_id)
+);
+CREATE TABLE IF NOT EXISTS review_actions (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    request_id  TEXT NOT NULL,
+    school_id   TEXT NOT NULL,
+    username    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    text        TEXT,
+    rule_id     TEXT,
+    sentence    TEXT
+);
+CREATE INDEX IF NOT EXISTS review_actions_request ON review_actions (request_id, id);
+CREATE OR REPLACE FUNCTION review_actions_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'review_actions is append-only'; END $$;
+CREATE OR REPLACE TRIGGER review_actions_no_update BEFORE UPDATE ON review_actions
+    FOR EACH ROW EXECUTE FUNCTION review_actions_append_only();
+CREATE OR REPLACE TRIGGER review_actions_no_delete BEFORE DELETE ON review_actions
+    FOR EACH ROW EXECUTE FUNCTION review_actions_append_only();
+CREATE OR REPLACE TRIGGER review_actions_no_truncate BEFORE TRUNCATE ON review_actions
+    FOR EACH STATEMENT EXECUTE FUNCTION review_actions_append_only();
+"""
+
+USER_KIND = "user.added"
+REVIEW_COLUMNS = ("id", "request_id", "school_id", "username", "created_at", "action", "text", "rule_id", "sentence")
 
 ROLES = ("teacher", "admin")
 ACTIONS = ("confirm", "override_false_alarm", "override_missed", "note")
@@ -117,26 +161,26 @@ class QueueFilter:
 
 
 class ReviewTables:
-    """Users and review actions. Mixed into the store class, which provides `_write`, `_lock` and `_db`."""
-
-    _db: sqlite3.Connection
-    _lock: object
-
-    def _select(self, sql: str, params: tuple | list = ()) -> list[dict]:
-        with self._lock:  # type: ignore[attr-defined]
-            return [dict(row) for row in self._db.execute(sql, tuple(params)).fetchall()]
+    """Users and review actions. Mixed into a store after `AuditedStore` (which gives `append_in()`); the
+    store itself provides `_transaction()` and `_select()`. No stand-ins here: they would shadow the real ones."""
 
     # users ------------------------------------------------------------------------------------------
     def add_user(self, username: str, password_hash: str, role: str, schools: list[str], lang: str,
                  created_at: str) -> None:
         if role not in ROLES:
             raise StoreError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-        if self.user(username):
-            raise StoreError(f"user {username!r} already exists; pick another name (accounts are never deleted)")
-        self._write("INSERT INTO users (username, password_hash, role, lang, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (username, password_hash, role, lang, created_at))
-        for school in dict.fromkeys(schools):
-            self._write("INSERT INTO user_schools (username, school_id) VALUES (?, ?)", (username, school))
+        schools = list(dict.fromkeys(schools))
+        with self._transaction() as tx:     # the check and the insert under one write lock: no race
+            if tx.execute("SELECT username FROM users WHERE username = ?", (username,)).fetchone():
+                raise StoreError(f"user {username!r} already exists; pick another name (accounts are never "
+                                 "deleted)")
+            tx.execute("INSERT INTO users (username, password_hash, role, lang, created_at) VALUES (?, ?, ?, ?, ?)",
+                       (username, password_hash, role, lang, created_at))
+            for school in schools:
+                tx.execute("INSERT INTO user_schools (username, school_id) VALUES (?, ?)", (username, school))
+            # who may see which school's records is part of the record; the password hash is not
+            self.append_in(tx, USER_KIND, {"username": username, "role": role, "schools": schools, "lang": lang,
+                                           "created_at": created_at})
 
     def user(self, username: str) -> dict | None:
         rows = self._select("SELECT username, password_hash, role, lang, created_at FROM users WHERE username = ?",
@@ -153,23 +197,41 @@ class ReviewTables:
         return [u for u in (self.user(n) for n in names) if u]
 
     def update_user(self, username: str, *, lang: str | None = None, password_hash: str | None = None) -> None:
-        if lang is not None:
-            self._write("UPDATE users SET lang = ? WHERE username = ?", (lang, username))
-        if password_hash is not None:
-            self._write("UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username))
+        with self._transaction() as tx:
+            if lang is not None:
+                tx.execute("UPDATE users SET lang = ? WHERE username = ?", (lang, username))
+            if password_hash is not None:
+                tx.execute("UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username))
 
     # review actions ---------------------------------------------------------------------------------
     def add_review_action(self, request_id: str, school_id: str, username: str, action: str, created_at: str,
                           text: str | None = None, rule_id: str | None = None, sentence: str | None = None) -> int:
+        """Insert the action and chain it in the audit log, in one transaction: both or neither."""
         if action not in ACTIONS:
             raise StoreError(f"review action must be one of {', '.join(ACTIONS)}, got {action!r}")
-        cur = self._write("INSERT INTO review_actions (request_id, school_id, username, created_at, action, text, "
-                          "rule_id, sentence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          (request_id, school_id, username, created_at, action, text, rule_id, sentence))
-        return int(cur.lastrowid)
+        with self._transaction() as tx:
+            row_id = int(tx.execute(
+                "INSERT INTO review_actions (request_id, school_id, username, created_at, action, text, rule_id, "
+                "sentence) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (request_id, school_id, username, created_at, action, text, rule_id, sentence)).fetchall()[0][0])
+            self.append_in(tx, REVIEW_KIND, dict(zip(REVIEW_COLUMNS, (
+                row_id, request_id, school_id, username, created_at, action, text, rule_id, sentence), strict=True)))
+            return row_id
 
     def review_actions(self, request_id: str) -> list[dict]:
-        return self._select("SELECT * FROM review_actions WHERE request_id = ? ORDER BY id", (request_id,))
+        return self._select(f"SELECT {', '.join(REVIEW_COLUMNS)} FROM review_actions WHERE request_id = ? "
+                            "ORDER BY id", (request_id,))
+
+    def _review_action_rows(self) -> Iterator[dict]:
+        """Every review action, a page at a time, for the audit cross-check."""
+        last = 0
+        while True:
+            rows = self._select(f"SELECT {', '.join(REVIEW_COLUMNS)} FROM review_actions WHERE id > ? "
+                                "ORDER BY id LIMIT 2000", (last,))
+            yield from rows
+            if len(rows) < 2000:
+                return
+            last = rows[-1]["id"]
 
     def review_queue(self, where: QueueFilter, limit: int = 50, offset: int = 0,
                      before_id: int | None = None) -> list[dict]:

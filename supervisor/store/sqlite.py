@@ -161,6 +161,10 @@ class SqliteStore(AuditedStore, ReviewTables):
         with self._lock:
             return [tuple(r) for r in self._db.execute(sql, params).fetchall()]
 
+    def _select(self, sql: str, params: tuple | list = ()) -> list[dict]:
+        with self._lock:
+            return [dict(row) for row in self._db.execute(sql, tuple(params)).fetchall()]
+
     def _exchange_rows(self) -> Iterator[dict]:
         last = 0
         while True:
