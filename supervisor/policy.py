@@ -47,7 +47,11 @@ POLICIES_FILE = schema.file_schema(
                     "modes": {"type": "object", "propertyNames": {"enum": list(MODES)},
                               "additionalProperties": _ADJUST},
                     "regenerate_attempts": {"type": "integer", "minimum": 0, "maximum": 5},
-                    "hold_full_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)}},
+                    "hold": {"enum": ["sentence", "full"],
+                             "description": "Streaming: `full` holds every answer whole until it is checked."},
+                    "hold_full_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)},
+                                             "description": "Streaming: categories whose answers are held "
+                                                            "whole (see supervisor/hold.py for when)."},
                 },
             },
         },
@@ -87,7 +91,8 @@ class Policy:
     categories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     modes: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=lambda: MappingProxyType({}))
     regenerate_attempts: int = 2
-    hold_full_categories: tuple[str, ...] = ("self_harm", "sexual_content")
+    hold: str = "sentence"
+    hold_full_categories: tuple[str, ...] = ("self_harm", "sexual_content", "crisis_support")
 
     def action_for(self, rule: Rule, mode: str) -> str:
         """Mode's category override, then the policy's, then the rule's own action, then by severity."""
@@ -152,6 +157,7 @@ def load_policies(folder: Path) -> Policies:
                     modes=MappingProxyType({m: {k: dict(v) for k, v in adj.items()}
                                             for m, adj in (raw.get("modes") or {}).items()}),
                     regenerate_attempts=raw.get("regenerate_attempts", 2),
+                    hold=raw.get("hold", "sentence"),
                     hold_full_categories=tuple(raw.get("hold_full_categories",
                                                        DEFAULT_POLICY.hold_full_categories)),
                 )

@@ -1,7 +1,8 @@
 """One supervised exchange, independent of HTTP: upstream → verdict → enforcement → record.
 
-The HTTP layer (api/openai.py) parses and authenticates, then calls `Proxy.exchange()` (and, for streams,
-`Proxy.collect_stream()`), and turns the result or the error into the OpenAI wire format.
+The HTTP layer (api/openai.py) parses and authenticates, then calls `Proxy.exchange()` (or, for streams,
+`Proxy.open_stream()`, whose sentence-window release lives in stream.py), and turns the result or the error
+into the OpenAI wire format.
 """
 
 from __future__ import annotations
@@ -16,14 +17,25 @@ import structlog
 
 from .enforce import Outcome, enforce
 from .errors import UpstreamError
+from .hold import hold_from_start
 from .policy import Policies, School
 from .rules.rulebook import RulebookHolder
 from .settings import Settings
 from .store.records import ExchangeRecord
+from .stream import StreamResult, StreamSession
 from .supervision import Supervisor
 from .upstream import Upstream
 
 log = structlog.get_logger("supervisor.decision")
+
+
+def steer(grade: int, guidance: str, already_read: str = "") -> dict:
+    """The system message that asks the upstream again, after an answer broke a rule that regenerates."""
+    text = f"Rewrite your previous answer for a grade-{grade} student. {guidance}"
+    if already_read.strip():
+        text += (" The student has already read the beginning quoted below; write only what comes after it, "
+                 f"without repeating it.\n\n{already_read}")
+    return {"role": "system", "content": text}
 
 
 @dataclass
@@ -57,6 +69,7 @@ class Proxy:
         self.store = store
         self.secret = secret.encode()
         self.demo_api_base = demo_api_base
+        self._streams: set[asyncio.Task] = set()  # running stream sessions, kept referenced until recorded
 
     def upstream_for(self, school: School) -> Upstream:
         config = self.settings.upstream_for(school.upstream)
@@ -111,10 +124,9 @@ class Proxy:
                                               grade=grade, lang=chat.lang, mode=school.mode)
 
         async def regenerate(guidance: str) -> str:
-            steer = {"role": "system", "content": f"Rewrite your previous answer for a grade-{grade} student. "
-                                                  f"{guidance}"}
             again = await upstream.complete(chat.params, [*chat.messages, {"role": "assistant", "content":
-                                                                           upstream_text}, steer], user)
+                                                                           upstream_text}, steer(grade, guidance)],
+                                            user)
             return again.text
 
         try:
@@ -145,22 +157,49 @@ class Proxy:
                  supervision_ms=round(supervision_ms, 1), latency_ms=round(latency_ms, 1))
         return ExchangeResult(request_id, outcome, model, supervision_ms)
 
-    async def collect_stream(self, request_id: str, school: School, key_grade: int | None,
-                             chat: ChatRequest) -> ExchangeResult:
-        """Safe-first streaming: collect the whole upstream stream, then judge it like any answer."""
-        upstream = self.upstream_for(school)
-        parts: list[str] = []
+    def open_stream(self, request_id: str, school: School, key_grade: int | None,
+                    chat: ChatRequest) -> StreamSession:
+        """Start a streamed exchange: sentence-window release (stream.py). The caller reads its events."""
         started = time.perf_counter()
-        try:
-            async for delta in upstream.stream(chat.params, chat.messages, self.pseudonym(school, chat.user)):
-                parts.append(delta)
-        except UpstreamError as exc:
-            grade, compiled = self._context(school, key_grade, chat)
-            record = self._base_record(request_id, school, chat, grade, upstream.config.model,
-                                       compiled.curriculum.label)
-            record.status, record.error = "upstream_error", str(exc)
-            record.original_text = "".join(parts) or None  # partial text, never delivered
+        grade, compiled = self._context(school, key_grade, chat)
+        policy = self.policies.policy_for(school)
+        upstream = self.upstream_for(school)
+        user = self.pseudonym(school, chat.user)
+        record = self._base_record(request_id, school, chat, grade, upstream.config.model, compiled.curriculum.label)
+
+        async def judge(text: str):
+            return await self.supervisor.check(compiled, policy, response=text, messages=chat.messages,
+                                               grade=grade, lang=chat.lang, mode=school.mode)
+
+        def regenerate(guidance: str, original: str, already_read: str):
+            messages = [*chat.messages, {"role": "assistant", "content": original},
+                        steer(grade, guidance, already_read)]
+            return upstream.stream(chat.params, messages, user)
+
+        async def finish(result: StreamResult) -> None:
+            record.status, record.error = result.status, result.error
+            record.lang = result.lang or chat.lang
+            judged = result.status in ("ok", "client_disconnected") or bool(result.sent)
+            record.decision = result.decision if judged else None
+            record.rules = result.rules
+            record.findings = [{**f.to_dict(), "action": result.actions.get(f.rule_id)} for f in result.findings]
+            record.original_text = result.original or None
+            record.delivered_text = result.sent if judged else None
             record.latency_ms = (time.perf_counter() - started) * 1000
+            record.supervision_ms = result.supervision_ms
+            record.attempts = result.attempts
             await self._record(record)
-            raise
-        return await self.exchange(request_id, school, key_grade, chat, upstream_text="".join(parts))
+            log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
+                     lang=record.lang, decision=record.decision, rules=result.rules, status=result.status,
+                     held=result.held, curriculum=compiled.curriculum.label, model=record.model, stream=True,
+                     delivered_chars=len(result.sent), supervision_ms=round(result.supervision_ms, 1),
+                     latency_ms=round(record.latency_ms, 1))
+
+        session = StreamSession(compiled, policy, judge, upstream.stream(chat.params, chat.messages, user),
+                                regenerate, hold_from_start(self.supervisor, compiled, policy, chat.messages,
+                                                            grade, school.mode), finish,
+                                model=upstream.config.model)
+        task = session.start()
+        self._streams.add(task)
+        task.add_done_callback(self._streams.discard)
+        return session

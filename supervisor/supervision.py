@@ -57,6 +57,14 @@ class Supervisor:
         user.similarities = compiled.index.similarities(vectors[n:]) if needs_user else None
         return answer, user
 
+    def view(self, compiled: Compiled, text: str) -> TextView:
+        """One text folded, split and embedded against the curriculum's examples (CPU work: off the loop)."""
+        view = _view(text)
+        vectors = self.embedder.embed([s.text for s in view.sentences]) if view.sentences \
+            else np.zeros((0, self.embedder.dim), np.float32)
+        view.similarities = compiled.index.similarities(vectors)
+        return view
+
     def check_sync(self, compiled: Compiled, policy: Policy, *, response: str, messages=None,
                    grade: int | None = None, lang: str | None = None, mode: str = "tutor") -> Verdict:
         user_text = last_user_message(messages)

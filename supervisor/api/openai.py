@@ -1,7 +1,8 @@
 """OpenAI-compatible endpoints: chat completions (streaming and not) and models.
 
 Decision headers on every supervised answer: X-Supervisor-Decision, X-Supervisor-Rules,
-X-Supervisor-Curriculum (country@version), X-Request-Id. A client may state the student's grade with the
+X-Supervisor-Curriculum (country@version), X-Request-Id. Streams are released sentence by sentence before the
+decision is known: their headers say `streaming` and the last chunk carries the decision (api/sse.py). A client may state the student's grade with the
 `X-Supervisor-Grade` header (or `metadata.grade` in the body); it is honoured inside the school's band.
 """
 
@@ -12,16 +13,16 @@ import time
 import uuid
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse
 
 from ..errors import AuthError, BadRequest, SupervisorError
 from ..proxy import ChatRequest, ExchangeResult
-from ..text.segment import split
+from ..stream import Failed
 from ..verdict import Verdict
 from .errors import error_response
+from .sse import FINISH_BY_DECISION, SupervisedStream, sse_events, supervisor_block
 
 ROLES = {"system", "user", "assistant", "tool", "developer"}
-FINISH_BY_DECISION = {"block": "content_filter"}
 
 
 def new_request_id() -> str:
@@ -113,8 +114,8 @@ def _result_headers(result: ExchangeResult) -> dict[str, str]:
 
 
 def _supervisor_block(result: ExchangeResult) -> dict:
-    return {"decision": result.outcome.decision, "rules": result.outcome.verdict.rules,
-            "curriculum": result.outcome.verdict.curriculum, "request_id": result.request_id}
+    return supervisor_block(result.outcome.decision, result.outcome.verdict.rules,
+                            result.outcome.verdict.curriculum, result.request_id)
 
 
 async def chat_completions(request: Request):
@@ -124,9 +125,20 @@ async def chat_completions(request: Request):
         chat = parse_chat(await read_json(request), request.headers)
         proxy = request.app.state.proxy
         if chat.stream:
-            result = await proxy.collect_stream(request_id, school, key_grade, chat)
-            return StreamingResponse(_sse(result), media_type="text/event-stream",
-                                     headers={**_result_headers(result), "Cache-Control": "no-cache"})
+            session = proxy.open_stream(request_id, school, key_grade, chat)
+            # Headers go with the first checked text, so an upstream that fails before any is an HTTP error.
+            try:
+                first = await session.first()
+            except BaseException:  # the client went away before the first checked text
+                session.abandon()
+                raise
+            if isinstance(first, Failed):
+                session.abandon()
+                await session.recorded()
+                raise first.error
+            headers = {"X-Supervisor-Decision": "streaming", "X-Supervisor-Rules": "",
+                       "X-Supervisor-Curriculum": session.compiled.curriculum.label, "X-Request-Id": request_id}
+            return SupervisedStream(sse_events(session, first, request_id), session.abandon, headers)
         result = await proxy.exchange(request_id, school, key_grade, chat)
     except SupervisorError as exc:
         return error_response(exc, request_id)
@@ -142,26 +154,6 @@ async def chat_completions(request: Request):
         "supervisor": _supervisor_block(result),
     }
     return JSONResponse(body, headers=_result_headers(result))
-
-
-async def _sse(result: ExchangeResult):
-    cid, created = f"chatcmpl-{result.request_id}", int(time.time())
-
-    def event(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
-        payload = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": result.model,
-                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **(extra or {})}
-        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
-
-    yield event({"role": "assistant", "content": ""})
-    text = result.outcome.text
-    # one chunk per sentence, cut at each sentence's start so every character (spaces too) is sent once
-    cuts = [0, *(s.start for s in split(text)[1:]), len(text)]
-    for start, end in zip(cuts, cuts[1:], strict=False):
-        if start < end:
-            yield event({"content": text[start:end]})
-    yield event({}, FINISH_BY_DECISION.get(result.outcome.decision, "stop"),
-                {"supervisor": _supervisor_block(result)})
-    yield "data: [DONE]\n\n"
 
 
 async def models(request: Request):
