@@ -8,9 +8,11 @@ crisis_support); a policy with `hold: full` holds every answer.
 
 Holding starts
 1. before the first word, when the policy holds everything;
-2. before the first word, when the student's message triggers (certainly or in the uncertain band) a
-   user-target rule that is held or whose action is `block` (the answer may have to be replaced whole), or
-   reads like the must-match examples of a held answer rule (a question about methods of self-harm);
+2. before the first word, when the student's message certainly triggers a user-target rule that is held or
+   whose action is `block` (the answer may have to be replaced whole), or reads like the must-match
+   examples of a held answer rule (a question about methods of self-harm). Only certain hits count here:
+   short messages sit in the uncertain band of user rules far too often ("くわしく教えて" does), and a
+   hold costs every such student the whole answer's wait;
 3. mid-stream, from the first sentence on which a held rule scores at all (certain or uncertain band)
    without yet asking for a rewrite or block: that sentence and everything after it wait for the end.
 A held answer is judged whole at the end and released at once, or replaced, per the decision.
@@ -56,6 +58,6 @@ async def hold_from_start(supervisor: Supervisor, compiled: Compiled, policy: Po
     for rule in compiled.curriculum.rules:
         if not rule.applies_to_grade(grade) or not _held_from_the_start(rule, policy, mode):
             continue
-        if any(compiled.checks[kind](rule, ctx) for kind in rule.kinds):
+        if any(not hit.uncertain for kind in rule.kinds for hit in compiled.checks[kind](rule, ctx)):
             return rule.id
     return None
