@@ -198,7 +198,8 @@ class Proxy:
         session = StreamSession(compiled, policy, judge, upstream.stream(chat.params, chat.messages, user),
                                 regenerate, hold_from_start(self.supervisor, compiled, policy, chat.messages,
                                                             grade, school.mode), finish,
-                                model=upstream.config.model)
+                                model=upstream.config.model,
+                                prewarm=lambda sentence: self.supervisor.similarities(compiled, [sentence]))
         task = session.start()
         self._streams.add(task)
         task.add_done_callback(self._streams.discard)

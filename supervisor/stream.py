@@ -47,6 +47,10 @@ Judge = Callable[[str], Awaitable[Verdict]]
 Regenerate = Callable[[str, str, str], AsyncIterator[str]]
 # Scripts that end a sentence with their own mark and put no space after it.
 _NO_SPACE_AFTER = "。！？」』）។៕။"
+# A buffer ending in one of these probably ends a sentence; the Segmenter can only be sure once more text
+# arrives (a closing quote, a decimal), so the tentative sentence is embedded meanwhile (see _read).
+_LIKELY_END = "。！？!?.។៕။"
+_THAI_LAO = ("\u0e00", "\u0eff")
 _END = object()
 
 
@@ -100,9 +104,12 @@ class _Step:
 class StreamSession:
     def __init__(self, compiled: Compiled, policy: Policy, judge: Judge, deltas: AsyncIterator[str],
                  regenerate: Regenerate | None, hold_reason: Awaitable[str | None],
-                 finish: Callable[[StreamResult], Awaitable[None]], *, model: str = ""):
+                 finish: Callable[[StreamResult], Awaitable[None]], *, model: str = "",
+                 prewarm: Callable[[str], object] | None = None):
         self.compiled = compiled
         self.model = model
+        self._prewarm = prewarm
+        self._prewarming: set[asyncio.Task] = set()
         self.policy = policy
         self._judge_text = judge
         self._deltas = deltas
@@ -208,8 +215,11 @@ class StreamSession:
                 parts.append(delta)
                 if first:
                     self.result.original += delta
-                for sentence in segmenter.feed(delta):
+                done = segmenter.feed(delta)
+                for sentence in done:
                     queue.put_nowait(sentence)
+                if not done:
+                    self._speculate(segmenter.buffer)
             for sentence in segmenter.flush():
                 queue.put_nowait(sentence)
             queue.put_nowait(_END)
@@ -219,6 +229,23 @@ class StreamSession:
             closing = getattr(deltas, "aclose", None)
             if closing is not None:
                 await closing()  # closes the upstream HTTP stream, so the model stops generating
+
+    def _speculate(self, buffer: str) -> None:
+        """Embed a sentence that has probably ended while waiting for the text that proves it, so its check
+        is a cache hit: the check of sentence N overlaps the upstream's next chunk."""
+        tail = buffer.rstrip()
+        if self._prewarm is None or not tail:
+            return
+        thai_space = buffer[-1] == " " and _THAI_LAO[0] <= tail[-1] <= _THAI_LAO[1]
+        if tail[-1] in _LIKELY_END or thai_space:
+            task = asyncio.create_task(asyncio.to_thread(self._prewarm, tail.strip()))
+            self._prewarming.add(task)
+            task.add_done_callback(self._prewarmed)
+
+    def _prewarmed(self, task: asyncio.Task) -> None:
+        self._prewarming.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # only a warm-up: the real check will tell
+            log.warning("prewarm_failed", error=repr(task.exception()))
 
     async def _release_from(self, deltas: AsyncIterator[str], hold: asyncio.Task, first: bool) -> str | None:
         """Release one upstream answer. Returns the guidance when it must be regenerated, else None."""

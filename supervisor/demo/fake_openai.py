@@ -34,6 +34,7 @@ class StreamLog:
     sent: int = 0              # content chunks sent so far
     finished: bool = False     # sent everything, up to [DONE]
     closed_early: bool = False  # the reader went away (or the stream was cancelled) before the end
+    sent_at: list[float] = field(default_factory=list)  # time.perf_counter() as each content chunk left
 
 
 @dataclass
@@ -88,7 +89,7 @@ def create_fake_openai(responder: Responder, *, model: str = "fake-model", chunk
                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
                 return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
-            pieces = split_tokens(text, chunk_chars)
+            pieces = split_tokens(text, request.app.state.chunk_chars)
             log = StreamLog(total=len(pieces))
             request.app.state.streams.append(log)
             gate = request.app.state.gate
@@ -99,6 +100,7 @@ def create_fake_openai(responder: Responder, *, model: str = "fake-model", chunk
                 for piece in pieces:
                     yield chunk({"content": piece})
                     log.sent += 1
+                    log.sent_at.append(time.perf_counter())
                     if gate is not None and log.sent == gate.after:
                         await gate.wait()
                     if chunk_delay:
@@ -119,5 +121,6 @@ def create_fake_openai(responder: Responder, *, model: str = "fake-model", chunk
     app.state.received = []
     app.state.fail = None
     app.state.streams = []
+    app.state.chunk_chars = chunk_chars  # may be changed between requests (the streaming benchmark does)
     app.state.gate = None
     return app
