@@ -105,6 +105,8 @@ def main() -> None:
                                                                    "d_delay", "p_delay", "e2e")}
                 decisions = []
                 upstream_app.state.chunk_chars = chars
+                answers["now"] = " ".join(pool[-3:])
+                read(via, QUESTION[lang])  # warm-up, not counted
                 for run in range(args.runs):
                     sentences = [pool[(run * args.sentences + i) % len(pool)] for i in range(args.sentences)]
                     answers["now"] = " ".join(sentences)
