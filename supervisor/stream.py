@@ -51,6 +51,11 @@ _NO_SPACE_AFTER = "。！？」』）។៕။"
 # arrives (a closing quote, a decimal), so the tentative sentence is embedded meanwhile (see _read).
 _LIKELY_END = "。！？!?.។៕။"
 _THAI_LAO = ("\u0e00", "\u0eff")
+# Mid-stream, a new piece is judged after this much released text (from a sentence start), not after all
+# of it: longer than any rule phrase, so a phrase across the seam is still caught, and it keeps each check
+# the same size however long the answer grows. The last check reads the whole answer (student-message
+# rules and the recorded verdict need all of it).
+CONTEXT_CHARS = 300
 _END = object()
 
 
@@ -122,6 +127,7 @@ class StreamSession:
         self._recorded = asyncio.Event()
         self._releasing = True
         self._notes: list[str] = []
+        self._starts: list[int] = []   # where each released chunk (a sentence) starts in the delivered text
         self._task: asyncio.Task | None = None
 
     # --- the consumer's side (the HTTP layer) ---------------------------------------------------------------
@@ -274,8 +280,8 @@ class StreamSession:
                     await asyncio.shield(hold)
                 if self.result.held is None and hold.done() and not hold.cancelled():
                     self.result.held = hold.result()
-                verdict = await self._judge(self.result.delivered + piece)
-                step = self._assess(verdict, len(self.result.delivered), final=ended)
+                verdict, boundary = await self._judge_after(piece, whole=ended)
+                step = self._assess(verdict, boundary, final=ended)
                 self._note(step.findings + step.user, verdict)
                 if step.decision == "block" or any(verdict.actions[f.rule_id] == "block" for f in step.user):
                     self._refuse()
@@ -285,7 +291,7 @@ class StreamSession:
                     guidance = self._regeneration_guidance(wants)
                     if guidance is not None:
                         return guidance
-                    piece = await self._rewritten(piece, wants, verdict)
+                    piece = await self._rewritten(piece, wants, verdict, boundary)
                     if piece is None:
                         self._refuse()
                         return None
@@ -315,6 +321,16 @@ class StreamSession:
         self.result.lang = verdict.lang
         return verdict
 
+    async def _judge_after(self, piece: str, whole: bool) -> tuple[Verdict, int]:
+        """Judge `piece` after the released text (all of it, or its last CONTEXT_CHARS from a sentence start);
+        returns the verdict and where the piece starts in the judged text."""
+        done = self.result.delivered
+        start = 0
+        if not whole:
+            start = max((s for s in self._starts if s <= len(done) - CONTEXT_CHARS), default=0)
+        verdict = await self._judge(done[start:] + piece)
+        return verdict, len(done) - start
+
     def _assess(self, verdict: Verdict, boundary: int, final: bool) -> _Step:
         curriculum = self.compiled.curriculum
         answer = [f for f in verdict.findings if f.target == "response" and f.span[1] > boundary]
@@ -342,9 +358,9 @@ class StreamSession:
             return None
         return " ".join(dict.fromkeys(r.rewrite.guidance or r.description for r in wanting))
 
-    async def _rewritten(self, piece: str, findings: list[Finding], verdict: Verdict) -> str | None:
+    async def _rewritten(self, piece: str, findings: list[Finding], verdict: Verdict,
+                         boundary: int) -> str | None:
         """The pending piece rewritten by the rules' textual strategies and re-checked; None if still unfit."""
-        boundary = len(self.result.delivered)
         local = [_shifted(f, -boundary) for f in findings]
         candidate, removed = rewrite_text(piece, local, self.compiled.curriculum)
         self._add_notes(notes_for(findings, self.compiled.curriculum, verdict.lang, removed))
@@ -352,8 +368,8 @@ class StreamSession:
             candidate = piece[: len(piece) - len(piece.lstrip())] + candidate
         if not candidate.strip():
             return ""
-        again = await self._judge(self.result.delivered + candidate)
-        if self._assess(again, boundary, final=False).decision not in ("pass", "flag"):
+        again, at = await self._judge_after(candidate, whole=False)
+        if self._assess(again, at, final=False).decision not in ("pass", "flag"):
             return None
         return candidate
 
@@ -390,6 +406,7 @@ class StreamSession:
         cuts = [0, *(s.start for s in split(text)[1:]), len(text)]
         for start, end in zip(cuts, cuts[1:], strict=False):
             if start < end:
+                self._starts.append(len(self.result.delivered) + start)
                 self._events.put_nowait(Chunk(text[start:end]))
         self.result.delivered += text
 
