@@ -15,6 +15,9 @@ from types import MappingProxyType
 import jsonschema
 
 from .errors import ConfigError, Problem
+from .gate import ExamWindow, parse_window
+from .privacy.redact import KINDS as REDACTION_KINDS
+from .privacy.roster import Roster, load_roster
 from .rules import schema
 from .rules.model import Rule
 from .rules.validate import schema_problems
@@ -22,6 +25,7 @@ from .rules.yaml_lines import line_of, load_yaml
 
 ACTION_RANK = {"pass": 0, "flag": 1, "rewrite": 2, "block": 3}
 MODES = ("tutor", "open", "exam")
+STORE_MODES = ("full", "redacted", "hashes")
 
 _ACTIONS = {"type": "object", "additionalProperties": False,
             "properties": {s: {"enum": list(schema.ACTIONS)} for s in schema.SEVERITIES}}
@@ -29,6 +33,36 @@ _CATEGORY_ACTIONS = {"type": "object", "propertyNames": {"enum": list(schema.CAT
                      "additionalProperties": {"enum": list(schema.ACTIONS)}}
 _ADJUST = {"type": "object", "additionalProperties": False,
            "properties": {"actions": _ACTIONS, "categories": _CATEGORY_ACTIONS}}
+
+PRIVACY = {
+    "type": "object", "additionalProperties": False,
+    "description": "what leaves for the upstream and what is kept",
+    "properties": {
+        "redact": {"type": "array", "uniqueItems": True, "items": {"enum": list(REDACTION_KINDS)},
+                   "description": "personal data replaced by placeholders before the upstream (default: all)"},
+        "store": {"enum": list(STORE_MODES), "description": "full text, redacted text, or hashes only"},
+        "ai_label": {"type": "boolean", "description": "append a visible 'AI-generated' line to answers"},
+    },
+}
+RETENTION = {
+    "type": "object", "additionalProperties": False, "required": ["days"],
+    "properties": {
+        "days": {"type": "integer", "minimum": 1, "description": "records older than this are purged"},
+        "minimum_days": {"type": "integer", "minimum": 0,
+                         "description": "a legal floor: `days` below it is an error and no purge goes below it"},
+    },
+}
+
+EXAM_WINDOW = {
+    "type": "object", "additionalProperties": False, "required": ["start", "end"],
+    "description": "answers are switched off from start to end (date-times with a time zone)",
+    "properties": {
+        "start": {}, "end": {},     # YAML reads unquoted timestamps as dates: checked by gate.parse_window
+        "classes": {"type": "array", "items": {"type": ["string", "integer"]},
+                    "description": "only these classes (X-Supervisor-Class / metadata.class); default: all"},
+        "note": {"type": "string"},
+    },
+}
 
 POLICIES_FILE = schema.file_schema(
     "Action policies (policies/policies.yaml)", ["policies"],
@@ -52,6 +86,10 @@ POLICIES_FILE = schema.file_schema(
                     "hold_full_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)},
                                              "description": "Streaming: categories whose answers are held "
                                                             "whole (see supervisor/hold.py for when)."},
+                    "privacy": PRIVACY,
+                    "retention": RETENTION,
+                    "min_age": {"type": "integer", "minimum": 3, "maximum": 25,
+                                "description": "students younger than this get a refusal, nothing upstream"},
                 },
             },
         },
@@ -77,11 +115,29 @@ SCHOOLS_FILE = schema.file_schema(
                     "mode": {"enum": list(MODES)},
                     "policy": {"type": "string"},
                     "upstream": {"type": "string"},
+                    "roster": {"type": "string", "description": "roster file (names to redact), relative to "
+                                                                "the policies folder"},
+                    "exam_windows": {"type": "array", "items": EXAM_WINDOW},
                 },
             },
         },
     },
 )
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """Children's defaults: every kind of personal data redacted on the way out, redacted text stored."""
+
+    redact: frozenset[str] = frozenset(REDACTION_KINDS)
+    store: str = "redacted"
+    ai_label: bool = False
+
+
+@dataclass(frozen=True)
+class Retention:
+    days: int
+    minimum_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +149,9 @@ class Policy:
     regenerate_attempts: int = 2
     hold: str = "sentence"
     hold_full_categories: tuple[str, ...] = ("self_harm", "sexual_content", "crisis_support")
+    privacy: Privacy = field(default_factory=lambda: Privacy())
+    retention: Retention | None = None
+    min_age: int | None = None
 
     def action_for(self, rule: Rule, mode: str) -> str:
         """Mode's category override, then the policy's, then the rule's own action, then by severity."""
@@ -121,6 +180,8 @@ class School:
     policy: str = "default"
     upstream: str = "default"
     languages: tuple[str, ...] = ()
+    roster: Roster | None = field(default=None, compare=False, repr=False)
+    exam_windows: tuple[ExamWindow, ...] = ()
 
     def grade_for(self, requested: int | None) -> int:
         """The grade a request is judged at: the requested one if inside the band, else the band's first
@@ -160,6 +221,9 @@ def load_policies(folder: Path) -> Policies:
                     hold=raw.get("hold", "sentence"),
                     hold_full_categories=tuple(raw.get("hold_full_categories",
                                                        DEFAULT_POLICY.hold_full_categories)),
+                    privacy=_privacy(raw.get("privacy") or {}),
+                    retention=_retention(raw.get("retention"), pfile, data, name, problems),
+                    min_age=raw.get("min_age"),
                 )
     sfile = folder / "schools.yaml"
     if sfile.is_file():
@@ -179,10 +243,49 @@ def load_policies(folder: Path) -> Policies:
                 schools[raw["id"]] = School(
                     id=raw["id"], name=raw["name"], country=raw["country"], grades=tuple(raw["grades"]),
                     mode=raw.get("mode", "tutor"), policy=raw.get("policy", "default"),
-                    upstream=raw.get("upstream", "default"), languages=tuple(raw.get("languages") or ()))
+                    upstream=raw.get("upstream", "default"), languages=tuple(raw.get("languages") or ()),
+                    roster=_roster(folder, raw.get("roster"), problems),
+                    exam_windows=_windows(raw.get("exam_windows") or [], sfile, data, i, problems))
     if problems:
         raise ConfigError(problems)
     return Policies(MappingProxyType(policies), MappingProxyType(schools))
+
+
+def _windows(raw: list, path: Path, data: dict, index: int, problems: list[Problem]) -> tuple[ExamWindow, ...]:
+    windows = []
+    for j, item in enumerate(raw):
+        try:
+            windows.append(parse_window(item, str(path), line_of(data, ["schools", index, "exam_windows", j])))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    return tuple(windows)
+
+
+def _roster(folder: Path, name: str | None, problems: list[Problem]) -> Roster | None:
+    if not name:
+        return None
+    try:
+        return load_roster(folder / name)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _privacy(raw: dict) -> Privacy:
+    default = Privacy()
+    return Privacy(redact=frozenset(raw.get("redact", default.redact)), store=raw.get("store", default.store),
+                   ai_label=raw.get("ai_label", default.ai_label))
+
+
+def _retention(raw: dict | None, path: Path, data: dict, name: str, problems: list[Problem]) -> Retention | None:
+    if raw is None:
+        return None
+    retention = Retention(raw["days"], raw.get("minimum_days", 0))
+    if retention.days < retention.minimum_days:
+        problems.append(Problem(str(path), line_of(data, ["policies", name, "retention", "days"]),
+                                f"policy {name}: retention.days {retention.days} is below its minimum_days "
+                                f"{retention.minimum_days}; keep records at least that long"))
+    return retention
 
 
 def _validated(path: Path, file_schema: dict, problems: list[Problem]) -> dict | None:

@@ -8,23 +8,32 @@ into the OpenAI wire format.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 
 from .enforce import Outcome, enforce
 from .errors import UpstreamError
+from .gate import check_gates
 from .hold import hold_from_start
 from .policy import Policies, School
+from .privacy.redact import Redactor
+from .privacy.storage import stored_form
+from .provenance import DISCLOSURE_HEADER, SIGNATURE_HEADER, disclosure, sign_response, with_ai_label
 from .rules.rulebook import RulebookHolder
 from .settings import Settings
+from .signing import Signer
 from .store.records import ExchangeRecord
 from .stream import StreamResult, StreamSession
-from .supervision import Supervisor
+from .supervision import Supervisor, last_user_message
+from .text import lang as langid
 from .upstream import Upstream
+from .verdict import Verdict
 
 log = structlog.get_logger("supervisor.decision")
 
@@ -47,6 +56,10 @@ class ChatRequest:
     user: str | None = None
     grade: int | None = None
     lang: str | None = None
+    age: int | None = None
+    class_id: str | None = None
+    outbound: list[dict] | None = None     # the messages as they leave for the upstream (redacted)
+    redactions: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -57,11 +70,12 @@ class ExchangeResult:
     outcome: Outcome
     model: str
     supervision_ms: float
+    provenance: dict[str, str] = field(default_factory=dict)   # AI disclosure and signature headers
 
 
 class Proxy:
     def __init__(self, settings: Settings, policies: Policies, rulebooks: RulebookHolder, supervisor: Supervisor,
-                 store, secret: str, demo_api_base: str | None = None):
+                 store, secret: str, demo_api_base: str | None = None, signer: Signer | None = None):
         self.settings = settings
         self.policies = policies
         self.rulebooks = rulebooks
@@ -69,6 +83,8 @@ class Proxy:
         self.store = store
         self.secret = secret.encode()
         self.demo_api_base = demo_api_base
+        self._redactors: dict[str, Redactor] = {}
+        self.signer = signer
         self._streams: set[asyncio.Task] = set()  # running stream sessions, kept referenced until recorded
 
     def upstream_for(self, school: School) -> Upstream:
@@ -82,8 +98,23 @@ class Proxy:
         digest = hmac.new(self.secret, f"{school.id}:{user}".encode(), hashlib.sha256).hexdigest()
         return f"u-{digest[:24]}"
 
-    async def _record(self, rec: ExchangeRecord) -> None:
-        await asyncio.to_thread(self.store.record, rec)
+    def redactor(self, school: School) -> Redactor:
+        if school.id not in self._redactors:
+            privacy = self.policies.policy_for(school).privacy
+            self._redactors[school.id] = Redactor(privacy.redact, school.roster)
+        return self._redactors[school.id]
+
+    def outbound(self, school: School, chat: ChatRequest) -> list[dict]:
+        """The messages with the student's personal data replaced by placeholders: all the upstream ever sees."""
+        if chat.outbound is None:
+            chat.outbound, chat.redactions = self.redactor(school).redact_messages(chat.messages)
+        return chat.outbound
+
+    async def _record(self, rec: ExchangeRecord, chat: ChatRequest) -> None:
+        school = self.policies.schools[rec.school_id]
+        mode = self.policies.policy_for(school).privacy.store
+        stored = stored_form(rec, mode, self.redactor(school), chat.redactions)
+        await asyncio.to_thread(self.store.record, stored)
 
     def _context(self, school: School, key_grade: int | None, chat: ChatRequest):
         """The grade this request is judged at and the curriculum snapshot it is judged by."""
@@ -97,25 +128,53 @@ class Proxy:
                               curriculum=curriculum, grade=grade, lang=chat.lang, mode=school.mode,
                               stream=chat.stream, status="ok", decision=None, messages=chat.messages)
 
+    async def gated(self, request_id: str, school: School, key_grade: int | None,
+                    chat: ChatRequest) -> ExchangeResult | None:
+        """The age gate and exam windows: a refusal the student understands, recorded; None to go on."""
+        grade, compiled = self._context(school, key_grade, chat)
+        policy = self.policies.policy_for(school)
+        lang = chat.lang or langid.detect(last_user_message(chat.messages), default=None)
+        refusal = check_gates(min_age=policy.min_age, exam_windows=school.exam_windows, age=chat.age, grade=grade,
+                              class_id=chat.class_id, at=datetime.now(UTC), lang=lang,
+                              languages=school.languages or compiled.curriculum.languages)
+        if refusal is None:
+            return None
+        finding = refusal.finding()
+        verdict = Verdict("block", (finding,), {refusal.rule: "block"}, compiled.curriculum.label,
+                          lang or (school.languages or compiled.curriculum.languages)[0], grade, school.mode)
+        outcome = Outcome("block", refusal.message, verdict, verdict, attempts=0)
+        model = self.upstream_for(school).config.model
+        record = self._base_record(request_id, school, chat, grade, model, compiled.curriculum.label)
+        record.status, record.decision, record.error = "refused", "block", refusal.reason
+        record.rules, record.findings = [refusal.rule], [{**finding.to_dict(), "action": "block"}]
+        record.delivered_text, record.lang, record.attempts = refusal.message, verdict.lang, 0
+        await self._record(record, chat)
+        log.info("refused", request_id=request_id, school=school.id, rule=refusal.rule, reason=refusal.reason)
+        return ExchangeResult(request_id, outcome, model, 0.0,
+                              self._provenance(request_id, outcome, compiled.curriculum.label, model, policy))
+
     async def exchange(self, request_id: str, school: School, key_grade: int | None, chat: ChatRequest,
                        upstream_text: str | None = None) -> ExchangeResult:
         """Run one exchange. `upstream_text` is given when the caller already collected a streamed answer."""
+        if upstream_text is None and (refused := await self.gated(request_id, school, key_grade, chat)):
+            return refused
         started = time.perf_counter()
         grade, compiled = self._context(school, key_grade, chat)
         policy = self.policies.policy_for(school)
         upstream = self.upstream_for(school)
         user = self.pseudonym(school, chat.user)
+        outbound = self.outbound(school, chat)
         record = self._base_record(request_id, school, chat, grade, upstream.config.model, compiled.curriculum.label)
         try:
             if upstream_text is None:
-                completion = await upstream.complete(chat.params, chat.messages, user)
+                completion = await upstream.complete(chat.params, outbound, user)
                 upstream_text, model = completion.text, completion.model
             else:
                 model = upstream.config.model
         except UpstreamError as exc:
             record.status, record.error = "upstream_error", str(exc)
             record.latency_ms = (time.perf_counter() - started) * 1000
-            await self._record(record)
+            await self._record(record, chat)
             log.warning("upstream_failed", request_id=request_id, school=school.id, error=str(exc))
             raise
 
@@ -124,9 +183,8 @@ class Proxy:
                                               grade=grade, lang=chat.lang, mode=school.mode)
 
         async def regenerate(guidance: str) -> str:
-            again = await upstream.complete(chat.params, [*chat.messages, {"role": "assistant", "content":
-                                                                           upstream_text}, steer(grade, guidance)],
-                                            user)
+            again = await upstream.complete(chat.params, [*outbound, {"role": "assistant", "content":
+                                                                   upstream_text}, steer(grade, guidance)], user)
             return again.text
 
         try:
@@ -137,6 +195,8 @@ class Proxy:
             log.warning("regenerate_failed", request_id=request_id, error=str(exc))
             refusal = compiled.curriculum.message(compiled.curriculum.refusal, verdict.lang)
             outcome = Outcome("block", refusal, verdict, verdict, policy.regenerate_attempts + 1)
+        if policy.privacy.ai_label and outcome.decision != "block":
+            outcome = dataclasses.replace(outcome, text=with_ai_label(outcome.text, verdict.lang))
         supervision_ms = (time.perf_counter() - checking) * 1000
         latency_ms = (time.perf_counter() - started) * 1000
 
@@ -150,12 +210,29 @@ class Proxy:
         record.latency_ms = latency_ms
         record.supervision_ms = supervision_ms
         record.attempts = outcome.attempts
-        await self._record(record)
+        await self._record(record, chat)
         log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
                  lang=verdict.lang, decision=outcome.decision, rules=verdict.rules,
                  curriculum=compiled.curriculum.label, model=model, stream=chat.stream,
                  supervision_ms=round(supervision_ms, 1), latency_ms=round(latency_ms, 1))
-        return ExchangeResult(request_id, outcome, model, supervision_ms)
+        return ExchangeResult(request_id, outcome, model, supervision_ms,
+                              self._provenance(request_id, outcome, compiled.curriculum.label, model, policy))
+
+    def _provenance(self, request_id: str, outcome: Outcome, curriculum: str, model: str, policy) -> dict[str, str]:
+        return self.provenance(request_id, outcome.decision, outcome.text, curriculum, model, policy)
+
+    def provenance(self, request_id: str, decision: str, text: str, curriculum: str, model: str,
+                   policy) -> dict[str, str]:
+        headers = {DISCLOSURE_HEADER: disclosure(decision, model, policy.privacy.ai_label)}
+        if self.signer is not None:
+            headers[SIGNATURE_HEADER] = sign_response(self.signer, text=text, decision=decision,
+                                                      curriculum=curriculum, request_id=request_id)
+        return headers
+
+    def stream_disclosure(self, school: School, model: str) -> dict[str, str]:
+        """A stream's AI disclosure header, sent before its decision is known (the final one is in its last
+        chunk, with the signature)."""
+        return {DISCLOSURE_HEADER: disclosure("streaming", model, self.policies.policy_for(school).privacy.ai_label)}
 
     def open_stream(self, request_id: str, school: School, key_grade: int | None,
                     chat: ChatRequest) -> StreamSession:
@@ -165,6 +242,7 @@ class Proxy:
         policy = self.policies.policy_for(school)
         upstream = self.upstream_for(school)
         user = self.pseudonym(school, chat.user)
+        outbound = self.outbound(school, chat)
         record = self._base_record(request_id, school, chat, grade, upstream.config.model, compiled.curriculum.label)
 
         async def judge(text: str):
@@ -172,8 +250,7 @@ class Proxy:
                                                grade=grade, lang=chat.lang, mode=school.mode)
 
         def regenerate(guidance: str, original: str, already_read: str):
-            messages = [*chat.messages, {"role": "assistant", "content": original},
-                        steer(grade, guidance, already_read)]
+            messages = [*outbound, {"role": "assistant", "content": original}, steer(grade, guidance, already_read)]
             return upstream.stream(chat.params, messages, user)
 
         async def finish(result: StreamResult) -> None:
@@ -188,17 +265,20 @@ class Proxy:
             record.latency_ms = (time.perf_counter() - started) * 1000
             record.supervision_ms = result.supervision_ms
             record.attempts = result.attempts
-            await self._record(record)
+            result.provenance = self.provenance(request_id, result.decision, result.sent, compiled.curriculum.label,
+                                                upstream.config.model, policy)
+            await self._record(record, chat)
             log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
                      lang=record.lang, decision=record.decision, rules=result.rules, status=result.status,
                      held=result.held, curriculum=compiled.curriculum.label, model=record.model, stream=True,
                      delivered_chars=len(result.sent), supervision_ms=round(result.supervision_ms, 1),
                      latency_ms=round(record.latency_ms, 1))
 
-        session = StreamSession(compiled, policy, judge, upstream.stream(chat.params, chat.messages, user),
+        label = (lambda lang: with_ai_label("", lang)) if policy.privacy.ai_label else None
+        session = StreamSession(compiled, policy, judge, upstream.stream(chat.params, outbound, user),
                                 regenerate, hold_from_start(self.supervisor, compiled, policy, chat.messages,
                                                             grade, school.mode), finish,
-                                model=upstream.config.model,
+                                model=upstream.config.model, ai_label=label,
                                 prewarm=lambda sentence: self.supervisor.similarities(compiled, [sentence]))
         task = session.start()
         self._streams.add(task)

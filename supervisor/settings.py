@@ -54,9 +54,21 @@ class Settings:
     reload_interval: float = 2.0
     secret: str | None = None
     log_level: str = "info"
+    signing_key_file: Path | None = None
+    audit_checkpoint_every: int = 100
+    audit_checkpoint_interval: float = 60.0
 
     def upstream_for(self, name: str) -> UpstreamConfig:
         return self.upstreams.get(name, self.upstream)
+
+    def signing_key_path(self) -> Path:
+        """The Ed25519 key file: as configured, else beside the SQLite database, else in the user's data dir."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file)
+        db = self.database_url.removeprefix("sqlite:///")
+        if self.database_url.startswith("sqlite:///") and db not in ("", ":memory:"):
+            return Path(db).resolve().parent / "supervisor-signing-key.pem"
+        return Path.home() / ".local" / "share" / "edu-supervisor" / "signing-key.pem"
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -73,6 +85,9 @@ _ENV = {
     "SUPERVISOR_JUDGE_API_KEY": ("judge_api_key", str),
     "SUPERVISOR_RELOAD_INTERVAL": ("reload_interval", float), "SUPERVISOR_SECRET": ("secret", str),
     "SUPERVISOR_LOG_LEVEL": ("log_level", str),
+    "SUPERVISOR_SIGNING_KEY_FILE": ("signing_key_file", Path),
+    "SUPERVISOR_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
+    "SUPERVISOR_AUDIT_CHECKPOINT_INTERVAL": ("audit_checkpoint_interval", float),
 }
 _UPSTREAM_ENV = {
     "SUPERVISOR_UPSTREAM_MODEL": ("model", str), "SUPERVISOR_UPSTREAM_API_BASE": ("api_base", str),
@@ -121,7 +136,7 @@ def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] 
                 if not isinstance(value, dict):
                     raise ConfigError(f"{where}: upstreams must map a name to an upstream")
                 values[key] = MappingProxyType({n: _upstream(u, f"{where}: upstreams.{n}") for n, u in value.items()})
-            elif key in ("curricula_dir", "policies_dir", "cache_dir"):
+            elif key in ("curricula_dir", "policies_dir", "cache_dir", "signing_key_file"):
                 values[key] = (path.parent / value).resolve()
             else:
                 values[key] = value

@@ -92,6 +92,7 @@ class StreamResult:
     status: str = "ok"               # ok | client_disconnected | upstream_error | error
     error: str | None = None
     supervision_ms: float = 0.0
+    provenance: dict[str, str] = field(default_factory=dict)  # AI disclosure and signature, set when recorded
 
     @property
     def rules(self) -> list[str]:
@@ -110,10 +111,12 @@ class StreamSession:
     def __init__(self, compiled: Compiled, policy: Policy, judge: Judge, deltas: AsyncIterator[str],
                  regenerate: Regenerate | None, hold_reason: Awaitable[str | None],
                  finish: Callable[[StreamResult], Awaitable[None]], *, model: str = "",
-                 prewarm: Callable[[str], object] | None = None):
+                 prewarm: Callable[[str], object] | None = None,
+                 ai_label: Callable[[str | None], str] | None = None):
         self.compiled = compiled
         self.model = model
         self._prewarm = prewarm
+        self._ai_label = ai_label  # the policy's visible AI label, under every answer that is not refused
         self._prewarming: set[asyncio.Task] = set()
         self.policy = policy
         self._judge_text = judge
@@ -380,6 +383,8 @@ class StreamSession:
         closing = "\n\n".join(self._notes)
         if closing:
             closing = ("\n\n" if (self.result.delivered + piece).strip() else "") + closing
+        if self._ai_label is not None:
+            closing += self._ai_label(self.result.lang)
         final_text = self.result.delivered + piece + closing
         if final_text != self.result.delivered + piece or self.result.decision == "rewrite":
             verdict = await self._judge(final_text)

@@ -157,3 +157,22 @@ def records(proxy_settings):
             store.close()
 
     return fetch
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh PostgreSQL database on the server `.ci/run` starts (SUPERVISOR_TEST_POSTGRES_URL); its URL."""
+    import uuid
+
+    admin_url = os.environ.get("SUPERVISOR_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.skip("SUPERVISOR_TEST_POSTGRES_URL is not set: run `eval \"$(.ci/postgres.sh start)\"` first "
+                    "(.ci/run does this)")
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -13,14 +13,16 @@ import time
 import uuid
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 
 from ..errors import AuthError, BadRequest, SupervisorError
+from ..provenance import DISCLOSURE_HEADER, SIGNATURE_HEADER
 from ..proxy import ChatRequest, ExchangeResult
 from ..stream import Failed
+from ..text.segment import split
 from ..verdict import Verdict
 from .errors import error_response
-from .sse import FINISH_BY_DECISION, SupervisedStream, sse_events, supervisor_block
+from .sse import FINISH_BY_DECISION, SupervisedStream, sse_events
 
 ROLES = {"system", "user", "assistant", "tool", "developer"}
 
@@ -90,8 +92,23 @@ def parse_chat(body: dict, headers) -> ChatRequest:
                                                                                          "metadata.grade")
     params = {k: v for k, v in body.items() if k not in ("messages", "stream", "model", "user", "metadata")}
     user = body.get("user") if isinstance(body.get("user"), str) else None
+    age = _age(headers.get("x-supervisor-age"), "X-Supervisor-Age") or _age(metadata.get("age"), "metadata.age")
+    class_id = headers.get("x-supervisor-class") or metadata.get("class")
     return ChatRequest(messages=messages, stream=stream, model=body.get("model"), params=params, user=user,
-                       grade=grade, lang=metadata.get("lang") if isinstance(metadata.get("lang"), str) else None)
+                       grade=grade, lang=metadata.get("lang") if isinstance(metadata.get("lang"), str) else None,
+                       age=age, class_id=str(class_id) if class_id not in (None, "") else None)
+
+
+def _age(value, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        age = int(value)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"{where} must be the student's age in years, got {value!r}", "age") from exc
+    if not 3 <= age <= 120:
+        raise BadRequest(f"{where} must be an age from 3 to 120, got {age}", "age")
+    return age
 
 
 def decision_headers(decision: str, verdict: Verdict, request_id: str,
@@ -109,13 +126,17 @@ def decision_headers(decision: str, verdict: Verdict, request_id: str,
 
 
 def _result_headers(result: ExchangeResult) -> dict[str, str]:
-    return decision_headers(result.outcome.decision, result.outcome.verdict, result.request_id,
-                            result.supervision_ms)
+    return {**decision_headers(result.outcome.decision, result.outcome.verdict, result.request_id,
+                               result.supervision_ms), **result.provenance}
 
 
 def _supervisor_block(result: ExchangeResult) -> dict:
-    return supervisor_block(result.outcome.decision, result.outcome.verdict.rules,
-                            result.outcome.verdict.curriculum, result.request_id)
+    block = {"decision": result.outcome.decision, "rules": result.outcome.verdict.rules,
+             "curriculum": result.outcome.verdict.curriculum, "request_id": result.request_id}
+    # the same provenance as the headers, so a saved body or a stream's final chunk carries it too
+    block.update({key: result.provenance[header] for key, header in
+                  (("disclosure", DISCLOSURE_HEADER), ("signature", SIGNATURE_HEADER)) if header in result.provenance})
+    return block
 
 
 async def chat_completions(request: Request):
@@ -125,6 +146,9 @@ async def chat_completions(request: Request):
         chat = parse_chat(await read_json(request), request.headers)
         proxy = request.app.state.proxy
         if chat.stream:
+            if refused := await proxy.gated(request_id, school, key_grade, chat):  # known before any upstream
+                return StreamingResponse(_sse(refused), media_type="text/event-stream",
+                                         headers={**_result_headers(refused), "Cache-Control": "no-cache"})
             session = proxy.open_stream(request_id, school, key_grade, chat)
             # Headers go with the first checked text, so an upstream that fails before any is an HTTP error.
             try:
@@ -137,7 +161,8 @@ async def chat_completions(request: Request):
                 await session.recorded()
                 raise first.error
             headers = {"X-Supervisor-Decision": "streaming", "X-Supervisor-Rules": "",
-                       "X-Supervisor-Curriculum": session.compiled.curriculum.label, "X-Request-Id": request_id}
+                       "X-Supervisor-Curriculum": session.compiled.curriculum.label, "X-Request-Id": request_id,
+                       **proxy.stream_disclosure(school, session.model)}
             return SupervisedStream(sse_events(session, first, request_id), session.abandon, headers)
         result = await proxy.exchange(request_id, school, key_grade, chat)
     except SupervisorError as exc:
@@ -154,6 +179,27 @@ async def chat_completions(request: Request):
         "supervisor": _supervisor_block(result),
     }
     return JSONResponse(body, headers=_result_headers(result))
+
+
+async def _sse(result: ExchangeResult):
+    """A stream whose whole answer is known at once (the gates' refusals)."""
+    cid, created = f"chatcmpl-{result.request_id}", int(time.time())
+
+    def event(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
+        payload = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": result.model,
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **(extra or {})}
+        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    text = result.outcome.text
+    # one chunk per sentence, cut at each sentence's start so every character (spaces too) is sent once
+    cuts = [0, *(s.start for s in split(text)[1:]), len(text)]
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        if start < end:
+            yield event({"content": text[start:end]})
+    yield event({}, FINISH_BY_DECISION.get(result.outcome.decision, "stop"),
+                {"supervisor": _supervisor_block(result)})
+    yield "data: [DONE]\n\n"
 
 
 async def models(request: Request):

@@ -2,10 +2,13 @@
 
 What a client sees (README, "Streaming"):
 - headers, sent with the first checked text: `X-Supervisor-Decision: streaming` (the decision is not known
-  yet), `X-Supervisor-Rules` empty, `X-Supervisor-Curriculum`, `X-Request-Id`;
+  yet), `X-Supervisor-Rules` empty, `X-Supervisor-Curriculum`, `X-Request-Id`, and an
+  `X-Supervisor-AI-Disclosure` with `decision=streaming` (no signature header: nothing is signed yet);
 - a chunk with `delta.role = "assistant"`, then one chunk per released sentence (`delta.content`);
 - a last chunk with an empty delta, `finish_reason` (`content_filter` for a block, else `stop`) and a
-  `supervisor` object: decision, rules, curriculum, request_id, held; then `data: [DONE]`;
+  `supervisor` object: decision, rules, curriculum, request_id, held, and the final `disclosure` and
+  `signature` (over the delivered text: `supervisor verify-response` checks a saved stream); then
+  `data: [DONE]`;
 - if the upstream fails after text was released: an `{"error": {...}}` event (the official SDKs raise it),
   never an assistant message.
 """
@@ -21,6 +24,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from ..errors import SupervisorError
+from ..provenance import DISCLOSURE_HEADER, SIGNATURE_HEADER
 from ..stream import Chunk, Closed, Failed, StreamSession
 
 FINISH_BY_DECISION = {"block": "content_filter"}
@@ -46,6 +50,10 @@ async def sse_events(session: StreamSession, first: Chunk | Closed | Failed, req
             result = item.result
             block = supervisor_block(result.decision, result.rules, session.compiled.curriculum.label, request_id,
                                      held=result.held is not None)
+            # the disclosure and signature of what was delivered: a stream's headers left before it was known
+            block.update({key: result.provenance[header] for key, header in
+                          (("disclosure", DISCLOSURE_HEADER), ("signature", SIGNATURE_HEADER))
+                          if header in result.provenance})
             yield event({}, FINISH_BY_DECISION.get(result.decision, "stop"), {"supervisor": block})
             yield "data: [DONE]\n\n"
         elif isinstance(item, Failed):

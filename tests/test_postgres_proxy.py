@@ -1,0 +1,44 @@
+"""The proxy on PostgreSQL: keys, records, pseudonym secret and the audit chain live in the shared store, so
+two replicas (here: two proxy servers on one database) answer with one key and write one chain."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+
+import httpx
+
+
+def test_two_proxies_share_one_postgres_store_and_one_chain(proxy_settings, answers, pg_database, tmp_path):
+    from conftest import ServerThread
+    from supervisor.app import create_app
+    from supervisor.store import open_store
+
+    answers.add("振り子", "振り子の周期は糸の長さで決まります。")
+    replicas = [dataclasses.replace(proxy_settings, database_url=pg_database,
+                                    signing_key_file=tmp_path / f"replica{i}.pem", audit_checkpoint_every=5)
+                for i in range(2)]
+    store = open_store(pg_database)
+    key = store.issue_key("demo-jp", grade=6)                  # issued once, valid on every replica
+    store.close()
+    with ServerThread(create_app(replicas[0])) as a, ServerThread(create_app(replicas[1])) as b:
+        def ask(i: int) -> httpx.Response:
+            server = (a, b)[i % 2]
+            return httpx.post(f"{server.url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                              timeout=60, json={"model": "x", "user": "student-7",
+                                                "messages": [{"role": "user", "content": f"振り子 {i}"}]})
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            responses = list(pool.map(ask, range(24)))
+        assert all(r.status_code == 200 for r in responses)
+    store = open_store(pg_database)
+    try:
+        report = store.audit_verify()
+        assert report.ok, report.problems
+        assert report.records == 24 and report.last_signed_seq == 24      # both replicas sealed on shutdown
+        assert len(store.public_keys()) == 2
+        rows = store.exchanges(limit=100)
+        assert len(rows) == 24 and len({r["user_pseudonym"] for r in rows}) == 1   # one secret, one pseudonym
+        assert all(r["decision"] == "pass" for r in rows)
+    finally:
+        store.close()
