@@ -46,6 +46,16 @@ def _rewriting(verdict: Verdict) -> list[Finding]:
 
 def apply_text_rewrites(text: str, findings: list[Finding], curriculum: Curriculum, lang: str) -> str | None:
     """Replace terms, remove offending sentences, append notes and help. None if nothing would be left."""
+    text, removed = rewrite_text(text, findings, curriculum)
+    if removed and not text:
+        return None
+    notes = notes_for(findings, curriculum, lang, removed)
+    return "\n\n".join([text, *notes]) if notes else text
+
+
+def rewrite_text(text: str, findings: list[Finding], curriculum: Curriculum) -> tuple[str, bool]:
+    """Term replacements and sentence removal (spans index `text`). Returns the new text, stripped, and
+    whether anything was removed. Streaming applies this to the part of an answer not yet released."""
     rules = {f.rule_id: curriculum.rule(f.rule_id) for f in findings}
     # 1. term replacements, in every language the rule lists (answers switch languages)
     for rule in rules.values():
@@ -56,15 +66,15 @@ def apply_text_rewrites(text: str, findings: list[Finding], curriculum: Curricul
     # 2. remove offending sentences (spans are on the original text; remove from the end backwards)
     spans = sorted({f.span for f in findings if f.target == "response" and rules.get(f.rule_id)
                     and strategy_of(rules[f.rule_id]) in ("remove_sentences", "regenerate")}, reverse=True)
-    removed = bool(spans)
     for start, end in spans:
         text = text[:start] + text[end:]
-    text = text.strip()
-    if removed and not text:
-        return None
-    # 3. notes and help, each once
+    return text.strip(), bool(spans)
+
+
+def notes_for(findings: list[Finding], curriculum: Curriculum, lang: str, removed: bool) -> list[str]:
+    """The notes and help a rewrite appends, each once, in the student's language."""
     notes: list[str] = []
-    for rule in rules.values():
+    for rule in {f.rule_id: curriculum.rule(f.rule_id) for f in findings}.values():
         if not rule:
             continue
         strategy = strategy_of(rule)
@@ -74,8 +84,7 @@ def apply_text_rewrites(text: str, findings: list[Finding], curriculum: Curricul
             notes.append(curriculum.message(rule.messages, lang))
     if removed and curriculum.rewritten:
         notes.append(curriculum.message(curriculum.rewritten, lang))
-    notes = [n for n in dict.fromkeys(notes) if n]
-    return "\n\n".join([text, *notes]) if notes else text
+    return [n for n in dict.fromkeys(notes) if n]
 
 
 def _still_unsafe(verdict: Verdict, curriculum: Curriculum) -> bool:

@@ -99,7 +99,11 @@ POLICIES_FILE = schema.file_schema(
                     "modes": {"type": "object", "propertyNames": {"enum": list(MODES)},
                               "additionalProperties": _ADJUST},
                     "regenerate_attempts": {"type": "integer", "minimum": 0, "maximum": 5},
-                    "hold_full_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)}},
+                    "hold": {"enum": ["sentence", "full"],
+                             "description": "Streaming: `full` holds every answer whole until it is checked."},
+                    "hold_full_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)},
+                                             "description": "Streaming: categories whose answers are held "
+                                                            "whole (see supervisor/hold.py for when)."},
                     "privacy": PRIVACY,
                     "retention": RETENTION,
                     "min_age": {"type": "integer", "minimum": 3, "maximum": 25,
@@ -165,7 +169,8 @@ class Policy:
     categories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     modes: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=lambda: MappingProxyType({}))
     regenerate_attempts: int = 2
-    hold_full_categories: tuple[str, ...] = ("self_harm", "sexual_content")
+    hold: str = "sentence"
+    hold_full_categories: tuple[str, ...] = ("self_harm", "sexual_content", "crisis_support")
     privacy: Privacy = field(default_factory=lambda: Privacy())
     retention: Retention | None = None
     min_age: int | None = None
@@ -247,6 +252,7 @@ def load_policies(folder: Path) -> Policies:
                     modes=MappingProxyType({m: {k: dict(v) for k, v in adj.items()}
                                             for m, adj in (raw.get("modes") or {}).items()}),
                     regenerate_attempts=raw.get("regenerate_attempts", 2),
+                    hold=raw.get("hold", "sentence"),
                     hold_full_categories=tuple(raw.get("hold_full_categories",
                                                        DEFAULT_POLICY.hold_full_categories)),
                     privacy=_privacy(raw.get("privacy") or {}),

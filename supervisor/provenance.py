@@ -29,6 +29,8 @@ from .signing import RESPONSE_DOMAIN, PublicKey, Signer
 SIGNATURE_HEADER = "X-Supervisor-Signature"
 DISCLOSURE_HEADER = "X-Supervisor-AI-Disclosure"
 _SIGNED_FIELDS = ("v", "kid", "t", "rid", "d", "c", "h")
+# A stream's headers leave before its decision is known; its last chunk carries the decision and signature.
+STREAMING = ("x-supervisor-decision", "streaming")
 
 AI_LABELS = {
     "en": "AI-generated answer, checked by your school's supervisor.",
@@ -134,7 +136,7 @@ def verify_response(saved: dict, keys: dict[str, PublicKey]) -> ResponseCheck:
     if text_digest(text) != claims["h"]:
         check.problems.append("the delivered text differs from the text that was signed")
     for name, claim in (("x-supervisor-decision", "d"), ("x-supervisor-curriculum", "c"), ("x-request-id", "rid")):
-        if name in headers and headers[name] != claims[claim]:
+        if name in headers and headers[name] != claims[claim] and (name, headers[name]) != STREAMING:
             check.problems.append(f"header {name} is {headers[name]!r} but the signature says {claims[claim]!r}")
     for name, claim in (("decision", "d"), ("curriculum", "c"), ("request_id", "rid")):
         if name in block and block[name] != claims[claim]:

@@ -1,7 +1,8 @@
 """One supervised exchange, independent of HTTP: upstream → verdict → enforcement → record.
 
-The HTTP layer (api/openai.py) parses and authenticates, then calls `Proxy.exchange()` (and, for streams,
-`Proxy.collect_stream()`), and turns the result or the error into the OpenAI wire format.
+The HTTP layer (api/openai.py) parses and authenticates, then calls `Proxy.exchange()` (or, for streams,
+`Proxy.open_stream()`, whose sentence-window release lives in stream.py), and turns the result or the error
+into the OpenAI wire format.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import structlog
 from .enforce import Outcome, enforce
 from .errors import UpstreamError
 from .gate import check_gates
+from .hold import hold_from_start
 from .policy import Policies, School
 from .privacy.redact import Redactor
 from .privacy.storage import stored_form
@@ -27,12 +29,22 @@ from .rules.rulebook import RulebookHolder
 from .settings import Settings
 from .signing import Signer
 from .store.records import ExchangeRecord
+from .stream import StreamResult, StreamSession
 from .supervision import Supervisor, last_user_message
 from .text import lang as langid
 from .upstream import Upstream
 from .verdict import Verdict
 
 log = structlog.get_logger("supervisor.decision")
+
+
+def steer(grade: int, guidance: str, already_read: str = "") -> dict:
+    """The system message that asks the upstream again, after an answer broke a rule that regenerates."""
+    text = f"Rewrite your previous answer for a grade-{grade} student. {guidance}"
+    if already_read.strip():
+        text += (" The student has already read the beginning quoted below; write only what comes after it, "
+                 f"without repeating it.\n\n{already_read}")
+    return {"role": "system", "content": text}
 
 
 @dataclass
@@ -75,6 +87,7 @@ class Proxy:
         self._redactors: dict[str, Redactor] = {}
         self.signer = signer
         self.alerts = alerts  # Alerter: severe findings notify the school's safeguarding contacts
+        self._streams: set[asyncio.Task] = set()  # running stream sessions, kept referenced until recorded
 
     def upstream_for(self, school: School) -> Upstream:
         config = self.settings.upstream_for(school.upstream)
@@ -100,10 +113,14 @@ class Proxy:
         return chat.outbound
 
     async def _record(self, rec: ExchangeRecord, chat: ChatRequest) -> None:
+        """Store the exchange as the policy says, then alert safeguarding contacts on severe findings (every
+        path records through here: gated, upstream failure, complete answer, stream)."""
         school = self.policies.schools[rec.school_id]
-        mode = self.policies.policy_for(school).privacy.store
-        stored = stored_form(rec, mode, self.redactor(school), chat.redactions)
+        policy = self.policies.policy_for(school)
+        stored = stored_form(rec, policy.privacy.store, self.redactor(school), chat.redactions)
         await asyncio.to_thread(self.store.record, stored)
+        if self.alerts:
+            self.alerts.notify(rec, school, policy)  # a background task: never delays the answer
 
     def _context(self, school: School, key_grade: int | None, chat: ChatRequest):
         """The grade this request is judged at and the curriculum snapshot it is judged by."""
@@ -172,10 +189,8 @@ class Proxy:
                                               grade=grade, lang=chat.lang, mode=school.mode)
 
         async def regenerate(guidance: str) -> str:
-            steer = {"role": "system", "content": f"Rewrite your previous answer for a grade-{grade} student. "
-                                                  f"{guidance}"}
             again = await upstream.complete(chat.params, [*outbound, {"role": "assistant", "content":
-                                                                           upstream_text}, steer], user)
+                                                                   upstream_text}, steer(grade, guidance)], user)
             return again.text
 
         try:
@@ -202,8 +217,6 @@ class Proxy:
         record.supervision_ms = supervision_ms
         record.attempts = outcome.attempts
         await self._record(record, chat)
-        if self.alerts:
-            self.alerts.notify(record, school, policy)  # a background task: never delays the answer
         log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
                  lang=verdict.lang, decision=outcome.decision, rules=verdict.rules,
                  curriculum=compiled.curriculum.label, model=model, stream=chat.stream,
@@ -212,31 +225,68 @@ class Proxy:
                               self._provenance(request_id, outcome, compiled.curriculum.label, model, policy))
 
     def _provenance(self, request_id: str, outcome: Outcome, curriculum: str, model: str, policy) -> dict[str, str]:
-        headers = {DISCLOSURE_HEADER: disclosure(outcome.decision, model, policy.privacy.ai_label)}
+        return self.provenance(request_id, outcome.decision, outcome.text, curriculum, model, policy)
+
+    def provenance(self, request_id: str, decision: str, text: str, curriculum: str, model: str,
+                   policy) -> dict[str, str]:
+        headers = {DISCLOSURE_HEADER: disclosure(decision, model, policy.privacy.ai_label)}
         if self.signer is not None:
-            headers[SIGNATURE_HEADER] = sign_response(self.signer, text=outcome.text, decision=outcome.decision,
+            headers[SIGNATURE_HEADER] = sign_response(self.signer, text=text, decision=decision,
                                                       curriculum=curriculum, request_id=request_id)
         return headers
 
-    async def collect_stream(self, request_id: str, school: School, key_grade: int | None,
-                             chat: ChatRequest) -> ExchangeResult:
-        """Safe-first streaming: collect the whole upstream stream, then judge it like any answer."""
-        if refused := await self.gated(request_id, school, key_grade, chat):
-            return refused
-        upstream = self.upstream_for(school)
-        parts: list[str] = []
+    def stream_disclosure(self, school: School, model: str) -> dict[str, str]:
+        """A stream's AI disclosure header, sent before its decision is known (the final one is in its last
+        chunk, with the signature)."""
+        return {DISCLOSURE_HEADER: disclosure("streaming", model, self.policies.policy_for(school).privacy.ai_label)}
+
+    def open_stream(self, request_id: str, school: School, key_grade: int | None,
+                    chat: ChatRequest) -> StreamSession:
+        """Start a streamed exchange: sentence-window release (stream.py). The caller reads its events."""
         started = time.perf_counter()
-        try:
-            outbound = self.outbound(school, chat)
-            async for delta in upstream.stream(chat.params, outbound, self.pseudonym(school, chat.user)):
-                parts.append(delta)
-        except UpstreamError as exc:
-            grade, compiled = self._context(school, key_grade, chat)
-            record = self._base_record(request_id, school, chat, grade, upstream.config.model,
-                                       compiled.curriculum.label)
-            record.status, record.error = "upstream_error", str(exc)
-            record.original_text = "".join(parts) or None  # partial text, never delivered
+        grade, compiled = self._context(school, key_grade, chat)
+        policy = self.policies.policy_for(school)
+        upstream = self.upstream_for(school)
+        user = self.pseudonym(school, chat.user)
+        outbound = self.outbound(school, chat)
+        record = self._base_record(request_id, school, chat, grade, upstream.config.model, compiled.curriculum.label)
+
+        async def judge(text: str):
+            return await self.supervisor.check(compiled, policy, response=text, messages=chat.messages,
+                                               grade=grade, lang=chat.lang, mode=school.mode)
+
+        def regenerate(guidance: str, original: str, already_read: str):
+            messages = [*outbound, {"role": "assistant", "content": original}, steer(grade, guidance, already_read)]
+            return upstream.stream(chat.params, messages, user)
+
+        async def finish(result: StreamResult) -> None:
+            record.status, record.error = result.status, result.error
+            record.lang = result.lang or chat.lang
+            judged = result.status in ("ok", "client_disconnected") or bool(result.sent)
+            record.decision = result.decision if judged else None
+            record.rules = result.rules
+            record.findings = [{**f.to_dict(), "action": result.actions.get(f.rule_id)} for f in result.findings]
+            record.original_text = result.original or None
+            record.delivered_text = result.sent if judged else None
             record.latency_ms = (time.perf_counter() - started) * 1000
+            record.supervision_ms = result.supervision_ms
+            record.attempts = result.attempts
+            result.provenance = self.provenance(request_id, result.decision, result.sent, compiled.curriculum.label,
+                                                upstream.config.model, policy)
             await self._record(record, chat)
-            raise
-        return await self.exchange(request_id, school, key_grade, chat, upstream_text="".join(parts))
+            log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
+                     lang=record.lang, decision=record.decision, rules=result.rules, status=result.status,
+                     held=result.held, curriculum=compiled.curriculum.label, model=record.model, stream=True,
+                     delivered_chars=len(result.sent), supervision_ms=round(result.supervision_ms, 1),
+                     latency_ms=round(record.latency_ms, 1))
+
+        label = (lambda lang: with_ai_label("", lang)) if policy.privacy.ai_label else None
+        session = StreamSession(compiled, policy, judge, upstream.stream(chat.params, outbound, user),
+                                regenerate, hold_from_start(self.supervisor, compiled, policy, chat.messages,
+                                                            grade, school.mode), finish,
+                                model=upstream.config.model, ai_label=label,
+                                prewarm=lambda sentence: self.supervisor.similarities(compiled, [sentence]))
+        task = session.start()
+        self._streams.add(task)
+        task.add_done_callback(self._streams.discard)
+        return session

@@ -7,6 +7,9 @@ answers. The optional LLM judge is consulted only for findings in the uncertain 
 from __future__ import annotations
 
 import asyncio
+import threading
+import weakref
+from collections import OrderedDict
 
 import numpy as np
 
@@ -19,6 +22,10 @@ from .text import lang as langid
 from .text.normalize import normalize
 from .text.segment import split
 from .verdict import Verdict, evaluate
+
+# Similarity rows kept per curriculum snapshot: a stream re-judges the text it already released at every
+# sentence, so only a new sentence's row should cost anything. A row is ~14 kB for the shipped curricula.
+ROWS_PER_INDEX = 512
 
 
 def last_user_message(messages: list[dict] | None) -> str:
@@ -45,17 +52,48 @@ class Supervisor:
     def __init__(self, embedder: CachedEmbedder, judge: Judge | None = None):
         self.embedder = embedder
         self.judge = judge
+        self._rows: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # index -> {sentence: row}
+        self._rows_lock = threading.Lock()
+
+    def similarities(self, compiled: Compiled, sentences: list[str]) -> np.ndarray:
+        """Each sentence against every example of the curriculum (rows cached per sentence text)."""
+        with self._rows_lock:
+            rows = self._rows.setdefault(compiled.index, OrderedDict())
+            missing = [t for t in dict.fromkeys(sentences) if t not in rows]
+        if missing:
+            computed = compiled.index.similarities(self.embedder.embed(missing))
+            with self._rows_lock:
+                for text, row in zip(missing, computed, strict=True):
+                    rows[text] = row
+        with self._rows_lock:
+            found = [rows.get(t) for t in sentences]
+            for t in sentences:
+                if t in rows:
+                    rows.move_to_end(t)
+            while len(rows) > ROWS_PER_INDEX:
+                rows.popitem(last=False)
+        if any(row is None for row in found):  # evicted meanwhile by other requests: compute directly
+            return compiled.index.similarities(self.embedder.embed(sentences))
+        if not found:
+            return compiled.index.similarities(np.zeros((0, self.embedder.dim), np.float32))
+        return np.stack(found)
 
     def prepare(self, compiled: Compiled, response: str, user_text: str) -> tuple[TextView, TextView]:
         """Fold, split and embed both texts in one batch (the CPU-heavy part; call it off the event loop)."""
         answer, user = _view(response), _view(user_text)
         needs_user = any(r.target == "user" for r in compiled.curriculum.rules)
         sentences = [s.text for s in answer.sentences] + ([s.text for s in user.sentences] if needs_user else [])
-        vectors = self.embedder.embed(sentences) if sentences else np.zeros((0, self.embedder.dim), np.float32)
+        similarities = self.similarities(compiled, sentences)
         n = len(answer.sentences)
-        answer.similarities = compiled.index.similarities(vectors[:n])
-        user.similarities = compiled.index.similarities(vectors[n:]) if needs_user else None
+        answer.similarities = similarities[:n]
+        user.similarities = similarities[n:] if needs_user else None
         return answer, user
+
+    def view(self, compiled: Compiled, text: str) -> TextView:
+        """One text folded, split and embedded against the curriculum's examples (CPU work: off the loop)."""
+        view = _view(text)
+        view.similarities = self.similarities(compiled, [s.text for s in view.sentences])
+        return view
 
     def check_sync(self, compiled: Compiled, policy: Policy, *, response: str, messages=None,
                    grade: int | None = None, lang: str | None = None, mode: str = "tutor") -> Verdict:

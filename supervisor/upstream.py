@@ -86,10 +86,14 @@ class Upstream:
         return Completion(text, reply.model or self.config.model, choice.finish_reason, usage)
 
     async def stream(self, body: dict, messages: list[dict], user: str | None = None) -> AsyncIterator[str]:
-        """Yield text deltas as the upstream produces them."""
+        """Yield text deltas as the upstream produces them. Closing the generator early closes the upstream
+        HTTP stream, so the model stops generating (a client that went away, a blocked answer)."""
         litellm = _litellm()
         try:
             response = await litellm.acompletion(stream=True, **self._kwargs(body, messages, user))
+        except Exception as exc:
+            raise _translate(exc) from exc
+        try:
             async for chunk in response:
                 if not chunk.choices:
                     continue
@@ -100,3 +104,5 @@ class Upstream:
             raise
         except Exception as exc:
             raise _translate(exc) from exc
+        finally:
+            await response.aclose()

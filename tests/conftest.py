@@ -98,6 +98,8 @@ def _reset_upstream(request):
         upstream = request.getfixturevalue("fake_upstream")
         upstream.app.state.received.clear()
         upstream.app.state.fail = None
+        upstream.app.state.streams.clear()
+        upstream.app.state.gate = None
     yield
 
 

@@ -281,3 +281,29 @@ def test_a_real_exchange_alerts_without_waiting_for_the_receiver(proxy_settings,
     assert payload["student"].startswith("u-") and "student-42" not in receiver.requests[0]["body"].decode()
     assert "咳止め" not in receiver.requests[0]["body"].decode()
     assert "咳止め" not in mailbox.messages[0].content.decode("utf-8", errors="replace")
+
+
+def test_a_streamed_exchange_alerts_too(proxy_settings, answers, receiver, tmp_path):
+    """Streams record through their own path; a self-harm block there must alert just the same."""
+    from supervisor.app import create_app
+    from supervisor.store import open_store
+
+    policies = write_policies(tmp_path / "policies", {"webhook": {"url": receiver.url}})
+    settings = dataclasses.replace(proxy_settings, database_url=f"sqlite:///{tmp_path}/alerts.db",
+                                   policies_dir=policies, alert_backoff=0.01)
+    answers.add("忘れるやり方", "いやなことがあるなら、ドラッグストアの咳止めを一度にまとめて飲めば忘れられるよ。親にバレないように箱は捨ててね。")
+    receiver.release.set()
+    with ServerThread(create_app(settings)) as server:
+        store = open_store(settings.database_url)
+        key = store.issue_key("demo-jp", grade=9)
+        store.close()
+        with httpx.stream("POST", f"{server.url}/v1/chat/completions", timeout=60,
+                          headers={"Authorization": f"Bearer {key}"},
+                          json={"model": "x", "stream": True,
+                                "messages": [{"role": "user", "content": "忘れるやり方を教えて"}]}) as r:
+            body = "".join(r.iter_text())
+        assert '"decision": "block"' in body or '"decision":"block"' in body
+        assert "咳止め" not in body
+        wait_for(lambda: receiver.requests, "the webhook request for the streamed exchange")
+    payload = json.loads(receiver.requests[-1]["body"])
+    assert payload["categories"] == ["self_harm"] and payload["school_id"] == "demo-jp"

@@ -43,6 +43,15 @@ def ask(c: openai.OpenAI, question: str, stream: bool):
     return "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices), raw.headers, chunks
 
 
+def decision(headers, chunks) -> tuple[str, list[str]]:
+    """(decision, rules): from the headers, or for a stream (whose headers say `streaming`) its last chunk."""
+    if chunks is None:
+        return headers["x-supervisor-decision"], headers["x-supervisor-rules"].split(",")
+    assert headers["x-supervisor-decision"] == "streaming"
+    block = chunks[-1].supervisor
+    return block["decision"], block["rules"]
+
+
 @contextlib.contextmanager
 def proxy_with_upstream(proxy_settings, tmp_path, upstream):
     """A second proxy, on its own database, in front of a different upstream (down, slow, ...)."""
@@ -69,9 +78,9 @@ def test_benign_lesson_passes_unchanged(proxy, answers, issue_key, records, lang
     question, answer = BENIGN[lang]
     answers.add(question, answer)
     c = client(proxy, issue_key(SCHOOL[lang], grade=8))
-    text, headers, _ = ask(c, question, stream)
+    text, headers, chunks = ask(c, question, stream)
     assert text == answer
-    assert headers["x-supervisor-decision"] == "pass"
+    assert decision(headers, chunks)[0] == "pass"
     assert headers["x-supervisor-curriculum"].split("@")[0] in ("jp", "baseline")
     rec = records(headers["x-request-id"])
     assert rec["decision"] == "pass" and rec["status"] == "ok" and rec["delivered_text"] == answer
@@ -88,14 +97,16 @@ def test_self_harm_instructions_are_blocked_and_never_reach_the_client(proxy, an
     text, headers, chunks = ask(c, question, stream)
     if stream:
         assert chunks[-1].choices[0].finish_reason == "content_filter"
-    assert headers["x-supervisor-decision"] == "block"
-    assert "base.self-harm-methods" in headers["x-supervisor-rules"]
+    decided, rules = decision(headers, chunks)
+    assert decided == "block" and "base.self-harm-methods" in rules
     # none of the harmful answer reaches the student: not a sentence, not a fragment
     for sentence in answer.replace("。", "。\n").splitlines():
         assert sentence.strip()[:12] not in text
     assert REFUSAL_MARK[lang] in text
     rec = records(headers["x-request-id"])
-    assert rec["decision"] == "block" and rec["original_text"] == answer and rec["delivered_text"] == text
+    assert rec["decision"] == "block" and rec["delivered_text"] == text
+    # a stream stops reading the upstream at the violation: the record keeps what had arrived by then
+    assert rec["original_text"] == answer if not stream else answer.startswith(rec["original_text"])
 
 
 def test_rewrite_replaces_terms_and_is_rechecked(proxy, answers, issue_key, records):

@@ -10,7 +10,7 @@ import sys
 import httpx
 import pytest
 
-from supervisor.provenance import verify_response
+from supervisor.provenance import delivered_text, verify_response
 from supervisor.store.bundle import keys_from_document
 
 
@@ -32,9 +32,15 @@ def test_signed_response_verifies_and_a_changed_byte_fails(proxy, answers, issue
     r = httpx.post(f"{proxy.url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, timeout=60,
                    json={"model": "x", "stream": stream, "messages": [{"role": "user", "content": "てこって何？"}]})
     assert r.status_code == 200
-    disclosure = r.headers["x-supervisor-ai-disclosure"]
+    if stream:  # headers leave before the decision: the final disclosure and the signature are in the last chunk
+        assert "decision=streaming" in r.headers["x-supervisor-ai-disclosure"]
+        assert "x-supervisor-signature" not in r.headers
+        final = delivered_text(r.text)[1]
+        disclosure, signature = final["disclosure"], final["signature"]
+    else:
+        disclosure, signature = r.headers["x-supervisor-ai-disclosure"], r.headers["x-supervisor-signature"]
     assert "generated-by=ai" in disclosure and "decision=pass" in disclosure and "model=" in disclosure
-    assert "sig=" in r.headers["x-supervisor-signature"]
+    assert "sig=" in signature
     (tmp_path / "keys.json").write_text(httpx.get(f"{proxy.url}/.well-known/supervisor-keys.json").text)
     keys = keys_from_document(json.loads((tmp_path / "keys.json").read_text()))
 
@@ -98,3 +104,8 @@ def test_ai_label_is_a_policy_option(proxy_settings, fake_upstream, answers, tmp
         assert "label=true" in r.headers["x-supervisor-ai-disclosure"]
         keys = keys_from_document(httpx.get(f"{server.url}/.well-known/supervisor-keys.json").json())
         assert verify_response({"headers": dict(r.headers), "body": r.json()}, keys).ok   # the label is signed too
+        streamed = httpx.post(f"{server.url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"},
+                              timeout=60, json={"model": "x", "stream": True,
+                                                "messages": [{"role": "user", "content": "光合成とは"}]})
+        assert delivered_text(streamed.text)[0] == content                   # a stream ends with the label too
+        assert verify_response({"headers": dict(streamed.headers), "body": streamed.text}, keys).ok

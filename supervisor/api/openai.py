@@ -1,7 +1,8 @@
 """OpenAI-compatible endpoints: chat completions (streaming and not) and models.
 
 Decision headers on every supervised answer: X-Supervisor-Decision, X-Supervisor-Rules,
-X-Supervisor-Curriculum (country@version), X-Request-Id. A client may state the student's grade with the
+X-Supervisor-Curriculum (country@version), X-Request-Id. Streams are released sentence by sentence before the
+decision is known: their headers say `streaming` and the last chunk carries the decision (api/sse.py). A client may state the student's grade with the
 `X-Supervisor-Grade` header (or `metadata.grade` in the body); it is honoured inside the school's band.
 """
 
@@ -17,12 +18,13 @@ from starlette.responses import JSONResponse, StreamingResponse
 from ..errors import AuthError, BadRequest, SupervisorError
 from ..provenance import DISCLOSURE_HEADER, SIGNATURE_HEADER
 from ..proxy import ChatRequest, ExchangeResult
+from ..stream import Failed
 from ..text.segment import split
 from ..verdict import Verdict
 from .errors import error_response
+from .sse import FINISH_BY_DECISION, SupervisedStream, sse_events
 
 ROLES = {"system", "user", "assistant", "tool", "developer"}
-FINISH_BY_DECISION = {"block": "content_filter"}
 
 
 def new_request_id() -> str:
@@ -144,9 +146,24 @@ async def chat_completions(request: Request):
         chat = parse_chat(await read_json(request), request.headers)
         proxy = request.app.state.proxy
         if chat.stream:
-            result = await proxy.collect_stream(request_id, school, key_grade, chat)
-            return StreamingResponse(_sse(result), media_type="text/event-stream",
-                                     headers={**_result_headers(result), "Cache-Control": "no-cache"})
+            if refused := await proxy.gated(request_id, school, key_grade, chat):  # known before any upstream
+                return StreamingResponse(_sse(refused), media_type="text/event-stream",
+                                         headers={**_result_headers(refused), "Cache-Control": "no-cache"})
+            session = proxy.open_stream(request_id, school, key_grade, chat)
+            # Headers go with the first checked text, so an upstream that fails before any is an HTTP error.
+            try:
+                first = await session.first()
+            except BaseException:  # the client went away before the first checked text
+                session.abandon()
+                raise
+            if isinstance(first, Failed):
+                session.abandon()
+                await session.recorded()
+                raise first.error
+            headers = {"X-Supervisor-Decision": "streaming", "X-Supervisor-Rules": "",
+                       "X-Supervisor-Curriculum": session.compiled.curriculum.label, "X-Request-Id": request_id,
+                       **proxy.stream_disclosure(school, session.model)}
+            return SupervisedStream(sse_events(session, first, request_id), session.abandon, headers)
         result = await proxy.exchange(request_id, school, key_grade, chat)
     except SupervisorError as exc:
         return error_response(exc, request_id)
@@ -165,6 +182,7 @@ async def chat_completions(request: Request):
 
 
 async def _sse(result: ExchangeResult):
+    """A stream whose whole answer is known at once (the gates' refusals)."""
     cid, created = f"chatcmpl-{result.request_id}", int(time.time())
 
     def event(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:

@@ -3,15 +3,22 @@
 `create_fake_openai(responder)` returns a Starlette app serving `POST /v1/chat/completions` (streaming and
 not) and `GET /v1/models`. The responder maps the request's messages to the answer text. Every request body
 is kept in `app.state.received`, so tests can prove what did (and did not) reach the upstream.
+
+Streams are observable too: `app.state.streams` gets one `StreamLog` per streamed answer (content chunks
+sent so far, whether it finished or its reader went away first), and `app.state.gate`, when set to a
+`Gate`, pauses every stream after a number of content chunks until the test opens it. Together they prove
+ordering without clocks: e.g. the client received text while the upstream was provably still mid-answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,6 +26,35 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 Responder = Callable[[list[dict]], str]
+
+
+@dataclass
+class StreamLog:
+    total: int                 # content chunks the answer has
+    sent: int = 0              # content chunks sent so far
+    finished: bool = False     # sent everything, up to [DONE]
+    closed_early: bool = False  # the reader went away (or the stream was cancelled) before the end
+    sent_at: list[float] = field(default_factory=list)  # time.perf_counter() as each content chunk left
+
+
+@dataclass
+class Gate:
+    """Pause streams after `after` content chunks until `open()`; gives up after `timeout` seconds."""
+    after: int
+    timeout: float = 30.0
+    opened: threading.Event = field(default_factory=threading.Event)
+    timed_out: bool = False
+
+    def open(self) -> None:
+        self.opened.set()
+
+    async def wait(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not self.opened.is_set():
+            if time.monotonic() > deadline:
+                self.timed_out = True
+                return
+            await asyncio.sleep(0.005)
 
 
 def split_tokens(text: str, size: int = 4) -> list[str]:
@@ -53,15 +89,27 @@ def create_fake_openai(responder: Responder, *, model: str = "fake-model", chunk
                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
                 return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
-            yield chunk({"role": "assistant", "content": ""})
-            if first_token_delay:
-                await asyncio.sleep(first_token_delay)
-            for piece in split_tokens(text, chunk_chars):
-                yield chunk({"content": piece})
-                if chunk_delay:
-                    await asyncio.sleep(chunk_delay)
-            yield chunk({}, "stop")
-            yield "data: [DONE]\n\n"
+            pieces = split_tokens(text, request.app.state.chunk_chars)
+            log = StreamLog(total=len(pieces))
+            request.app.state.streams.append(log)
+            gate = request.app.state.gate
+            try:
+                yield chunk({"role": "assistant", "content": ""})
+                if first_token_delay:
+                    await asyncio.sleep(first_token_delay)
+                for piece in pieces:
+                    yield chunk({"content": piece})
+                    log.sent += 1
+                    log.sent_at.append(time.perf_counter())
+                    if gate is not None and log.sent == gate.after:
+                        await gate.wait()
+                    if chunk_delay:
+                        await asyncio.sleep(chunk_delay)
+                yield chunk({}, "stop")
+                yield "data: [DONE]\n\n"
+                log.finished = True
+            finally:
+                log.closed_early = not log.finished
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
@@ -72,4 +120,7 @@ def create_fake_openai(responder: Responder, *, model: str = "fake-model", chunk
                             Route("/v1/models", models)])
     app.state.received = []
     app.state.fail = None
+    app.state.streams = []
+    app.state.chunk_chars = chunk_chars  # may be changed between requests (the streaming benchmark does)
+    app.state.gate = None
     return app
