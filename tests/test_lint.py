@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import FIXTURE_CURRICULA
+from supervisor.checks.semantic import DEFAULT_MARGIN
 from supervisor.lint import ExampleBank, _fires, firing
 from supervisor.models.embedder import build_embedder
 from supervisor.rules.rulebook import compile_rulebook
@@ -25,7 +26,7 @@ def _texts(rule) -> list[str]:
     return singles + pairs
 
 
-@pytest.mark.parametrize("margin", [0.0, 0.028])
+@pytest.mark.parametrize("margin", [0.0, DEFAULT_MARGIN])
 def test_batched_lint_agrees_with_per_example_path(embedder, margin):
     rulebook = compile_rulebook(FIXTURE_CURRICULA, embedder.embed, margin=margin)
     bank = ExampleBank(embedder.embed)
