@@ -68,7 +68,7 @@ def cmd_lint(args) -> int:
     from .lint import lint_rulebook
     from .policy import load_policies
     from .rules.loader import load_curricula
-    from .services import make_embedder, make_rulebook
+    from .services import make_embedder, make_rulebook, save_cache
 
     settings = _settings(args)
     paths = [Path(p).resolve() for p in args.paths] or [settings.curricula_dir, settings.policies_dir]
@@ -100,14 +100,16 @@ def cmd_lint(args) -> int:
         settings = settings.with_overrides(curricula_dir=root)
         only = sorted(countries) or None
         try:
-            load_curricula(root, only)
+            if args.no_examples or problems:
+                load_curricula(root, only)
+            else:  # compiling loads and validates too: read the files once
+                embedder = make_embedder(settings)
+                rulebook = make_rulebook(settings, embedder, countries=only)
+                report = lint_rulebook(rulebook, embedder.embed, set(only) if only else None)
+                problems.extend(report.problems)
+                save_cache(settings, embedder)  # examples split into new sentences are embedded once
         except ConfigError as exc:
             problems.extend(exc.problems)
-        if not problems and not args.no_examples:
-            embedder = make_embedder(settings)
-            rulebook = make_rulebook(settings, embedder, countries=only)
-            report = lint_rulebook(rulebook, embedder.embed, set(only) if only else None)
-            problems.extend(report.problems)
     if args.json:
         out = report.to_dict() if report else {"ok": not problems, "rules": [], "warnings": []}
         out["problems"] = [{"file": p.file, "line": p.line, "message": p.message} for p in problems]

@@ -19,8 +19,8 @@ from .errors import Problem
 from .rules import schema
 from .rules.model import Rule
 from .rules.rulebook import Compiled, Rulebook
-from .text.normalize import normalize
-from .text.segment import split
+from .text.normalize import Folded, normalize
+from .text.segment import Sentence, split
 
 CONFLICT_SIMILARITY = 0.975
 
@@ -58,20 +58,66 @@ class LintReport:
         }
 
 
-def _view(text: str, sentences, compiled: Compiled, embed, mask: set[str]) -> TextView:
+class ExampleBank:
+    """Every example text split, folded and embedded once, shared by all curricula of a lint run.
+
+    The baseline's examples are tested again in every country that extends it (their near-misses and lesson
+    background differ per country), but the text work behind them is done once here.
+    """
+
+    def __init__(self, embed):
+        self.embed = embed
+        self.sentences: dict[str, list[Sentence]] = {}
+        self.folded: dict[str, Folded] = {}
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def add(self, texts) -> None:
+        fresh = [t for t in dict.fromkeys(texts) if t not in self.sentences]
+        for text in fresh:
+            self.sentences[text] = split(text)
+            self.folded[text] = normalize(text)
+        todo = list(dict.fromkeys(s.text for t in fresh for s in self.sentences[t] if s.text not in self.vectors))
+        if todo:
+            for sentence, vector in zip(todo, self.embed(todo), strict=True):
+                self.vectors[sentence] = vector
+
+
+def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) -> list[bool]:
+    """For each text: would the rule fire (a certain finding of any of its kinds) on it as the checked text,
+    with the text and its sentences masked from the index? One matrix product serves all the texts."""
+    bank.add(texts)
+    index = compiled.index
+    rows = [bank.vectors[s.text] for t in texts for s in bank.sentences[t]]
+    vectors = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
+    sims = index.similarities(vectors)
+    out, row = [], 0
+    for text in texts:
+        sentences = bank.sentences[text]
+        block = sims[row:row + len(sentences)]
+        row += len(sentences)
+        masked = [index.position[t] for t in {text, *(s.text for s in sentences)} if t in index.position]
+        if masked and len(block):
+            block[:, masked] = -1.0
+        view = TextView(text=text, folded=bank.folded[text], sentences=sentences, similarities=block)
+        out.append(_any_certain(rule, compiled, view))
+    return out
+
+
+def _fires(rule: Rule, compiled: Compiled, text: str, embed) -> bool:
+    """The reference path, one example at a time: what `firing` computes for many at once."""
+    sentences = split(text)
     view = TextView(text=text, folded=normalize(text), sentences=sentences)
     vectors = embed([s.text for s in sentences]) if sentences else np.zeros((0, 1), np.float32)
     sims = compiled.index.similarities(vectors)
+    mask = {text, *(s.text for s in sentences)}
     masked = [i for i, t in enumerate(compiled.index.texts) if t in mask]
     if masked and len(sims):
         sims[:, masked] = -1.0
     view.similarities = sims
-    return view
+    return _any_certain(rule, compiled, view)
 
 
-def _fires(rule: Rule, compiled: Compiled, text: str, embed) -> bool:
-    sentences = split(text)
-    view = _view(text, sentences, compiled, embed, {text, *(s.text for s in sentences)})
+def _any_certain(rule: Rule, compiled: Compiled, view: TextView) -> bool:
     empty = TextView(text="", folded=normalize(""), sentences=[], similarities=None)
     ctx = CheckContext(response=empty if rule.target == "user" else view,
                        user=view if rule.target == "user" else empty, lang="", grade=None)
@@ -86,6 +132,7 @@ def lint_rulebook(rulebook: Rulebook, embed, only: set[str] | None = None) -> Li
     """Lint every curriculum in the rulebook, or only those named in `only` (e.g. one country being edited:
     the baseline it extends is compiled for it but reported in the baseline's own lint run)."""
     report = LintReport()
+    bank = ExampleBank(embed)
     for country, compiled in sorted(rulebook.compiled.items()):
         if only is not None and country not in only:
             continue
@@ -97,14 +144,12 @@ def lint_rulebook(rulebook: Rulebook, embed, only: set[str] | None = None) -> Li
                                                f"rule {rule.id}: no must-match example in {country}'s languages "
                                                f"({', '.join(cur.languages)})"))
             rep = RuleReport(rule.id, country, rule.file, rule.line)
-            for lang, example in _examples_in(rule.match_examples, languages):
-                rep.tested += 1
-                if not _fires(rule, compiled, example, embed):
-                    rep.missed.append((lang, example))
-            for lang, example in _examples_in(rule.no_match_examples, languages):
-                rep.tested += 1
-                if _fires(rule, compiled, example, embed):
-                    rep.false_alarms.append((lang, example))
+            must = _examples_in(rule.match_examples, languages)
+            must_not = _examples_in(rule.no_match_examples, languages)
+            fired = firing(rule, compiled, [e for _, e in must + must_not], bank)
+            rep.tested = len(fired)
+            rep.missed = [m for m, hit in zip(must, fired, strict=False) if not hit]
+            rep.false_alarms = [m for m, hit in zip(must_not, fired[len(must):], strict=True) if hit]
             report.rules.append(rep)
             for lang, example in rep.missed:
                 report.problems.append(Problem(rule.file, rule.line,
@@ -138,22 +183,29 @@ def lint_rulebook(rulebook: Rulebook, embed, only: set[str] | None = None) -> Li
 def _conflicts(compiled: Compiled) -> list[Problem]:
     """Must-match examples of one rule that are near-identical to must-not examples of another."""
     index, cur = compiled.index, compiled.curriculum
+    rules = [r for r in cur.rules if r.id in index.rules]
+    owners, columns = [], []
+    for other in rules:
+        cols = [index.position[t] for items in other.no_match_examples.values() for t in items]
+        owners.append((other, len(columns), len(columns) + len(cols)))
+        columns.extend(cols)
+    if not columns:
+        return []
+    theirs_matrix = index.matrix[columns]
     out = []
-    for rule in cur.rules:
-        if rule.id not in index.rules:
-            continue
+    for rule in rules:
         mine = index.rules[rule.id].match
-        for other in cur.rules:
-            if other.id == rule.id or other.id not in index.rules:
+        if not len(mine):
+            continue
+        sims = index.matrix[mine] @ theirs_matrix.T
+        for other, start, end in owners:
+            if other.id == rule.id or start == end:
                 continue
-            theirs = [index.position[t] for items in other.no_match_examples.values() for t in items]
-            if not theirs or not len(mine):
-                continue
-            sims = index.matrix[mine] @ index.matrix[theirs].T
-            i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
-            if sims[i, j] >= CONFLICT_SIMILARITY:
+            block = sims[:, start:end]
+            i, j = np.unravel_index(int(np.argmax(block)), block.shape)
+            if block[i, j] >= CONFLICT_SIMILARITY:
                 out.append(Problem(rule.file, rule.line,
                                    f"rule {rule.id}: must-match example {index.texts[mine[i]][:60]!r} is nearly "
-                                   f"the same as rule {other.id}'s must-not example {index.texts[theirs[j]][:60]!r} "
-                                   f"(similarity {sims[i, j]:.3f})"))
+                                   f"the same as rule {other.id}'s must-not example "
+                                   f"{index.texts[columns[start + j]][:60]!r} (similarity {block[i, j]:.3f})"))
     return out

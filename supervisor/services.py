@@ -20,11 +20,15 @@ def make_embedder(settings: Settings) -> CachedEmbedder:
 def make_rulebook(settings: Settings, embedder: CachedEmbedder, countries=None) -> Rulebook:
     rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, countries,
                                 threshold=settings.semantic_threshold, margin=settings.semantic_margin)
+    save_cache(settings, embedder)
+    return rulebook
+
+
+def save_cache(settings: Settings, embedder: CachedEmbedder) -> None:
     try:
         embedder.save(settings.cache_dir)
     except OSError:
         pass  # a read-only cache folder only costs start-up time
-    return rulebook
 
 
 def make_supervisor(settings: Settings, embedder: CachedEmbedder) -> Supervisor:

@@ -160,8 +160,9 @@ RULE = {
             "required": ["match"],
             "properties": {"match": _TEXTS_PER_LANGUAGE, "no_match": _TEXTS_PER_LANGUAGE},
         },
-        "threshold": {"type": "number", "minimum": 0.5, "maximum": 1.0,
-                      "description": "Semantic: the least similarity to a must-match example."},
+        "threshold": {"type": "number", "minimum": 0.0, "maximum": 1.0,
+                      "description": "Semantic: the least similarity to a must-match example (after the "
+                                     "index removes what all sentences share; the default is 0.38)."},
         "margin": {"type": "number", "minimum": -0.2, "maximum": 0.5,
                    "description": "Semantic: how much closer to must-match than to must-not examples."},
         "fuzzy_score": {"type": "number", "minimum": 60, "maximum": 100},

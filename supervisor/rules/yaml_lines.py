@@ -22,7 +22,12 @@ class LineList(list):
     item_lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: the pure-Python scanner spends most of a lint run or a hot
+# reload reading the curricula (the C parser keeps node marks, so lines are the same).
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
     """SafeLoader that records lines and rejects duplicate keys (a silent overwrite hides mistakes)."""
 
 
