@@ -30,10 +30,13 @@ from .base import CheckContext, Finding
 # Chosen by sweeping bench/detector_sweep.py over leave-one-out lint and shared/eval/dev.jsonl together:
 #   raw cosine, 0.88/0.028:  lint 1428 must-match missed, 20 must-not caught; dev recall 0.838, FPR 0.050
 #   3 components, 0.38/0.12: lint  671 missed, 17 caught;                     dev recall 0.900, FPR 0.050
-# The margin is the round value inside the plateau, not the single best dev point (0.115).
+# The baseline's hate_harassment and dangerous_activity rules (about 2,600 examples) then moved the projection:
+#   3 components, 0.38/0.12: lint  753 missed, 25 caught;                     dev recall 0.888, FPR 0.100
+#   3 components, 0.39/0.13: lint  805 missed, 17 caught;                     dev recall 0.850, FPR 0.050
+# Over-blocking a lesson costs trust as fast as a miss, so the false-alarm side wins the tie.
 DEFAULT_COMPONENTS = 3
-DEFAULT_THRESHOLD = 0.38
-DEFAULT_MARGIN = 0.12
+DEFAULT_THRESHOLD = 0.39
+DEFAULT_MARGIN = 0.13
 UNCERTAIN_BAND = 0.08  # after projection scores spread about four times wider than raw cosines
 
 
