@@ -22,6 +22,7 @@ from .settings import Settings
 from .store.records import ExchangeRecord
 from .supervision import Supervisor
 from .upstream import Upstream
+from .verdict import Verdict
 
 log = structlog.get_logger("supervisor.decision")
 
@@ -105,6 +106,8 @@ class Proxy:
             await self._record(record)
             log.warning("upstream_failed", request_id=request_id, school=school.id, error=str(exc))
             raise
+        if self.settings.benchmark_unsupervised:
+            return await self._unsupervised(record, upstream_text, model, compiled, grade, school.mode, started)
 
         checking = time.perf_counter()
         verdict = await self.supervisor.check(compiled, policy, response=upstream_text, messages=chat.messages,
@@ -144,6 +147,19 @@ class Proxy:
                  curriculum=compiled.curriculum.label, model=model, stream=chat.stream,
                  supervision_ms=round(supervision_ms, 1), latency_ms=round(latency_ms, 1))
         return ExchangeResult(request_id, outcome, model, supervision_ms)
+
+    async def _unsupervised(self, record: ExchangeRecord, text: str, model: str, compiled, grade: int, mode: str,
+                            started: float) -> ExchangeResult:
+        """Benchmark/audit use only (Settings.benchmark_unsupervised): deliver the upstream's answer unchecked.
+        Recorded as status "unsupervised" with no decision, so it can never be mistaken for a passed answer."""
+        verdict = Verdict("unsupervised", (), {}, compiled.curriculum.label, record.lang or "", grade, mode)
+        record.model, record.status = model, "unsupervised"
+        record.original_text = record.delivered_text = text
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        await self._record(record)
+        log.warning("unsupervised", request_id=record.request_id, school=record.school_id,
+                    note="benchmark_unsupervised is on: this answer was not checked")
+        return ExchangeResult(record.request_id, Outcome("unsupervised", text, verdict, verdict), model, 0.0)
 
     async def collect_stream(self, request_id: str, school: School, key_grade: int | None,
                              chat: ChatRequest) -> ExchangeResult:

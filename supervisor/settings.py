@@ -54,12 +54,27 @@ class Settings:
     reload_interval: float = 2.0
     secret: str | None = None
     log_level: str = "info"
+    # BENCHMARK / AUDIT USE ONLY, never for students: forward answers unchecked, to measure what the proxy
+    # costs without the supervisor. Each such exchange is recorded as status "unsupervised" with no decision
+    # (never as passed) and answered with `X-Supervisor-Decision: unsupervised`.
+    benchmark_unsupervised: bool = False
 
     def upstream_for(self, name: str) -> UpstreamConfig:
         return self.upstreams.get(name, self.upstream)
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
 
 
 _ENV = {
@@ -73,6 +88,7 @@ _ENV = {
     "SUPERVISOR_JUDGE_API_KEY": ("judge_api_key", str),
     "SUPERVISOR_RELOAD_INTERVAL": ("reload_interval", float), "SUPERVISOR_SECRET": ("secret", str),
     "SUPERVISOR_LOG_LEVEL": ("log_level", str),
+    "SUPERVISOR_BENCHMARK_UNSUPERVISED": ("benchmark_unsupervised", boolean),
 }
 _UPSTREAM_ENV = {
     "SUPERVISOR_UPSTREAM_MODEL": ("model", str), "SUPERVISOR_UPSTREAM_API_BASE": ("api_base", str),
