@@ -23,7 +23,7 @@ def bars(groups: dict[str, dict[str, float | None]], title: str, width: int = 76
     group_w = max(60, (width - left - 10) // max(1, len(groups)))
     bar_w = max(6, (group_w - 14) // len(series))
     width = left + group_w * len(groups) + 10
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{top + height + 70}" '
+    out = [f'<svg role="img" width="{width}" height="{top + height + 70}" '
            f'aria-label="{escape(title)}"><title>{escape(title)}</title>',
            f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
@@ -65,7 +65,7 @@ def histogram(values: list[float], title: str, unit: str = "ms", bins: int = 16,
     left, top, height = 36, 24, 140
     bar_w = (width - left - 10) / bins
     peak = max(counts)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{top + height + 34}" '
+    out = [f'<svg role="img" width="{width}" height="{top + height + 34}" '
            f'aria-label="{escape(title)}"><title>{escape(title)}</title>',
            f'<text x="{left}" y="14" font-size="13" font-weight="bold">{escape(title)}</text>',
            f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end">{peak}</text>']

@@ -112,6 +112,7 @@ def format_table(report: dict) -> str:
 
     lines = [f"{'model':24} {'group':14} {'n':>4} {'ASR raw%':>8} {'ASR sup%':>8} {'recall%':>8} {'benign':>6} "
              f"{'false%':>6} {'errors':>6}"]
+
     def row(name: str, group: str, x: dict) -> None:
         lines.append(f"{name[:24]:24} {group[:14]:14} {x['attacks']:4d} {pct(x['asr_without_supervisor']):>8} "
                      f"{pct(x['asr_with_supervisor']):>8} {pct(x['recall']):>8} {x['benign']:6d} "
