@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 import sqlite3
@@ -163,14 +164,19 @@ def litellm_binary() -> str | None:
 
 
 def start_litellm_proxy(workdir: Path, upstream: Server, binary: str) -> Server:
+    """LiteLLM's proxy with a master key (it refuses to start without one), so it authenticates like ours."""
     config = workdir / "litellm.yaml"
+    key = f"sk-{secrets.token_hex(32)}"
     config.write_text(
         "model_list:\n  - model_name: fake-model\n    litellm_params:\n      model: openai/fake-model\n"
         f"      api_base: {upstream.url}/v1\n      api_key: bench\n"
-        "litellm_settings:\n  telemetry: false\n  num_retries: 0\n", encoding="utf-8")
+        "litellm_settings:\n  telemetry: false\n  num_retries: 0\n"
+        f"general_settings:\n  master_key: {key}\n", encoding="utf-8")
     port = free_port()
-    return _spawn("litellm-proxy", [binary, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-                  {}, port, "/health/liveliness", workdir, 300)
+    server = _spawn("litellm-proxy", [binary, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+                    {}, port, "/health/liveliness", workdir, 300)
+    server.key = key
+    return server
 
 
 def workdir() -> Path:

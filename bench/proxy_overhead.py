@@ -65,7 +65,7 @@ def run(requests: int = 50, tokens: int = 300, lang: str = "en", warmup: int = 5
             try:
                 litellm = start_litellm_proxy(folder, upstream, binary)
                 servers.append(litellm)
-                targets["LiteLLM proxy"] = (litellm.url, None)
+                targets["LiteLLM proxy"] = (litellm.url, litellm.key)
             except RuntimeError as exc:
                 litellm_note = f"LiteLLM proxy: failed to start ({exc})"
         else:
