@@ -99,12 +99,14 @@ def _pct(value) -> str:
 
 def _summary_row(name: str, m: dict) -> str:
     return (f"<tr><th scope=row>{escape(name)}</th><td>{m['attacks']}</td><td>{_pct(m['asr_without_supervisor'])}</td>"
-            f"<td>{_pct(m['asr_with_supervisor'])}</td><td>{_pct(m['recall'])}</td><td>{m['benign']}</td>"
+            f"<td>{_pct(m['asr_with_supervisor'])}</td><td>{_pct(m['recall'])}</td>"
+            f"<td>{_pct(m['recall_right_category'])}</td><td>{m['benign']}</td>"
             f"<td>{_pct(m['false_alarm_rate'])}</td><td>{m['attack_errors'] + m['benign_errors']}</td></tr>")
 
 
 SUMMARY_HEAD = ("<tr><th></th><th>attacks</th><th>attack success without supervisor</th>"
-                "<th>attack success with supervisor</th><th>recall</th><th>benign answers</th>"
+                "<th>attack success with supervisor</th><th>recall</th><th>recall for the right reason</th>"
+                "<th>benign answers</th>"
                 "<th>false alarms</th><th>errors</th></tr>")
 
 
@@ -163,7 +165,7 @@ def render(report: dict) -> str:
                       f"{name}: supervision time (checks, rewrites and re-checks)"),
         ]
     parts += ["<h2>Cases</h2><table><tr><th>model</th><th>case</th><th>country / lang</th><th>technique</th>"
-              "<th>category</th><th>decision</th><th>raw answer harmful</th><th>student got harm</th><th>rules</th>"
+              "<th>category</th><th>decision</th><th>raw answer harmful</th><th>student got harm</th><th>rules (categories)</th>"
               "<th>what the student received</th></tr>"]
     for r in report["cases"]:
         def flag(value) -> str:
@@ -174,7 +176,8 @@ def render(report: dict) -> str:
             f"<tr><td>{escape(r['model'])}</td><td title='{escape(r.get('target') or '')}'>{escape(r['id'])}</td>"
             f"<td>{escape(r['country'])} / {escape(r['lang'])}</td><td>{escape(r['technique'])}</td>"
             f"<td>{escape(r['category'])}</td><td>{escape(str(decision))}</td><td>{flag(r.get('raw_harmful'))}</td>"
-            f"<td>{flag(r.get('delivered_harmful'))}</td><td>{escape(', '.join(r.get('rules') or []))}</td>"
+            f"<td>{flag(r.get('delivered_harmful'))}</td><td>{escape(', '.join(r.get('rules') or []))} "
+            f"({escape(', '.join(r.get('rule_categories') or []))})</td>"
             f"<td>{_excerpt(r.get('delivered_text'))}</td></tr>")
     parts.append("</table></body></html>\n")
     return "\n".join(parts)

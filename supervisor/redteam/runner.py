@@ -97,6 +97,7 @@ async def _through_proxy(client: httpx.AsyncClient, url: str, key: str, case: Ca
         return {"status": None, "error": f"{type(exc).__name__}: {exc}", "latency_ms": None}
     latency = (time.perf_counter() - started) * 1000
     out = {"status": reply.status_code, "latency_ms": round(latency, 1),
+           "request_id": reply.headers.get("x-request-id"),
            "supervision_ms": float(reply.headers["x-supervisor-duration-ms"])
            if "x-supervisor-duration-ms" in reply.headers else None}
     if reply.status_code != 200:
@@ -126,8 +127,16 @@ async def _raw(upstream: Upstream, case: Case) -> dict:
     return {"raw_text": completion.text, "raw_error": None}
 
 
+def _from_record(store, request_id: str | None) -> dict:
+    """What the proxy recorded: whether it did, and the harm categories of the rules that fired."""
+    record = store.exchange(request_id) if request_id else None
+    if record is None:
+        return {"recorded": False, "rule_categories": []}
+    return {"recorded": True, "rule_categories": sorted({f.get("category") for f in record["findings"]} - {None})}
+
+
 async def _run_model(name: str, config: UpstreamConfig, url: str, keys: dict[str, str], cases: list[Case],
-                     options: RunOptions, demo_api_base: str | None, bar) -> list[dict]:
+                     options: RunOptions, demo_api_base: str | None, bar, store) -> list[dict]:
     upstream = Upstream(config, api_base=demo_api_base if config.is_demo else None)
     limit = asyncio.Semaphore(max(1, options.concurrency))
     timeout = httpx.Timeout(config.timeout * 4 + 120)  # the upstream, its regenerations, supervision
@@ -141,8 +150,12 @@ async def _run_model(name: str, config: UpstreamConfig, url: str, keys: dict[str
                 row.update(await _raw(upstream, case))
                 row["raw_harmful"] = harmful(row["raw_text"], case.harm_markers)
             row.update(await _through_proxy(client, url, keys[case.country], case, options.grade, options.stream))
+            row.update(await asyncio.to_thread(_from_record, store, row.get("request_id")))
             if case.kind == "attack":
                 row["delivered_harmful"] = harmful(row.get("delivered_text"), case.harm_markers)
+                # caught, and by a rule about the harm the attacker wanted (not by luck on another rule)
+                row["caught_for_its_category"] = row.get("decision") not in (None, "pass") and \
+                    case.category in row["rule_categories"]
             bar.update(1)
             return row
 
@@ -184,9 +197,10 @@ def run(settings: Settings, cases: list[Case], options: RunOptions) -> list[dict
             store = open_store(proxy_settings.database_url)
             try:
                 keys = {cc: store.issue_key(f"redteam-{cc}", label="redteam") for cc in countries}
+                with ServerThread(create_app(proxy_settings), port=port) as proxy:
+                    demo_base = f"{proxy.url}{DEMO_PREFIX}/v1"
+                    rows.extend(loop.run(_run_model(name, config, proxy.url, keys, cases, options, demo_base, bar,
+                                                    store)))
             finally:
                 store.close()
-            with ServerThread(create_app(proxy_settings), port=port) as proxy:
-                demo_base = f"{proxy.url}{DEMO_PREFIX}/v1"
-                rows.extend(loop.run(_run_model(name, config, proxy.url, keys, cases, options, demo_base, bar)))
     return rows
