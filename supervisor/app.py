@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from .alerts import Alerter
 from .api import errors as api_errors
 from .api.openai import chat_completions, models
 from .api.supervise import supervise
@@ -23,10 +25,14 @@ from .demo.fake_openai import create_fake_openai
 from .demo.lessons import demo_answer
 from .policy import load_policies
 from .proxy import Proxy
+from .review.routes import review_mount
+from .review.web import ReviewState
 from .rules.rulebook import RulebookHolder
-from .services import make_embedder, make_rulebook, make_supervisor
+from .services import make_embedder, make_rulebook, make_supervisor, open_signed_store
 from .settings import Settings
-from .store import open_store
+from .store.bundle import keys_document
+
+KEYS_PATH = "/.well-known/supervisor-keys.json"
 
 DEMO_PREFIX = "/demo-upstream"
 
@@ -45,13 +51,32 @@ async def healthz(request: Request) -> JSONResponse:
     })
 
 
+async def public_keys(request: Request) -> JSONResponse:
+    """The deployment's public keys: what response signatures and audit checkpoints are checked against."""
+    store = request.app.state.store
+    return JSONResponse(keys_document(await asyncio.to_thread(store.public_keys)),
+                        headers={"Cache-Control": "public, max-age=300"})
+
+
+async def seal_periodically(store, interval: float) -> None:
+    """Checkpoints every `interval` seconds when records came in, not only every N records: a quiet school's
+    last records are signed within the interval too."""
+    log = structlog.get_logger("supervisor.audit")
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(store.checkpoint)
+        except Exception as exc:  # noqa: BLE001 - a failed checkpoint is retried next interval, never fatal
+            log.warning("checkpoint_failed", error=str(exc))
+
+
 def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = app.state
         state.settings = settings
         state.run_sync = asyncio.to_thread
-        state.store = open_store(settings.database_url)
+        state.store, state.signer = await asyncio.to_thread(open_signed_store, settings)
         state.policies = load_policies(settings.policies_dir)
         embedder = await asyncio.to_thread(make_embedder, settings)
         rulebook = await asyncio.to_thread(make_rulebook, settings, embedder)
@@ -60,15 +85,25 @@ def create_app(settings: Settings) -> Starlette:
         state.supervisor = make_supervisor(settings, embedder)
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         secret = settings.secret or state.store.deployment_secret()
+        state.review = ReviewState(secret)
+        state.alerts = Alerter(settings)
         state.proxy = Proxy(settings, state.policies, state.rulebooks, state.supervisor, state.store, secret,
-                            demo_api_base=f"http://{host}:{settings.port}{DEMO_PREFIX}/v1")
+                            demo_api_base=f"http://{host}:{settings.port}{DEMO_PREFIX}/v1", signer=state.signer,
+                            alerts=state.alerts)
         watcher = asyncio.create_task(state.rulebooks.watch(settings.reload_interval)) \
             if settings.reload_interval > 0 else None
+        sealer = asyncio.create_task(seal_periodically(state.store, settings.audit_checkpoint_interval))
         try:
             yield
         finally:
             if watcher:
                 watcher.cancel()
+            sealer.cancel()
+            await state.alerts.aclose()
+            try:
+                await asyncio.to_thread(state.store.checkpoint)     # sign the tail before going away
+            except Exception as exc:  # noqa: BLE001 - the next start's checkpoint covers it
+                structlog.get_logger("supervisor.audit").warning("final_checkpoint_failed", error=str(exc))
             state.store.close()
 
     routes = [
@@ -76,6 +111,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/models", models),
         Route("/v1/supervise", supervise, methods=["POST"]),
+        Route(KEYS_PATH, public_keys),
+        review_mount(),
         Mount(DEMO_PREFIX, app=create_fake_openai(demo_answer, model="demo", chunk_delay=0.01)),
     ]
     return Starlette(routes=routes, lifespan=lifespan,

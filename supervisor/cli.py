@@ -194,6 +194,184 @@ def cmd_keys_issue(args) -> int:
     return EXIT_OK
 
 
+def _print_report(report, as_json: bool, where: str) -> int:
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for problem in report.problems:
+            print(f"{where}: {problem}")
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        verdict = "ok" if report.ok else f"FAILED: {len(report.problems)} problem(s)"
+        print(f"{verdict}: {report.records} records, {report.checkpoints} signed checkpoints "
+              f"(last at seq {report.last_signed_seq}), keys {', '.join(report.keys) or 'none'}", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_USER
+
+
+def cmd_audit_verify(args) -> int:
+    from .store.bundle import read_keys, verify_bundle
+
+    trusted = read_keys(Path(args.public_key)) if args.public_key else None
+    if args.bundle:
+        return _print_report(verify_bundle(Path(args.bundle), trusted), args.json, args.bundle)
+    from .store import open_store
+
+    settings = _settings(args)
+    db = settings.database_url.removeprefix("sqlite:///")
+    if settings.database_url.startswith("sqlite:///") and db != ":memory:" and not Path(db).is_file():
+        print(f"no database at {db}: set SUPERVISOR_DATABASE_URL (or --config) to the deployment's database, "
+              "or verify an exported bundle with --bundle DIR", file=sys.stderr)
+        return EXIT_USER
+    store = open_store(settings.database_url)
+    try:
+        return _print_report(store.audit_verify(trusted), args.json, "audit")
+    finally:
+        store.close()
+
+
+def cmd_audit_export(args) -> int:
+    from .services import open_signed_store
+    from .store.bundle import export_bundle
+
+    store, _ = open_signed_store(_settings(args))
+    try:
+        manifest = export_bundle(store, Path(args.dir))
+    finally:
+        store.close()
+    print(f"wrote {manifest['records']} records and {manifest['checkpoints']} checkpoints to {args.dir}; "
+          f"verify anywhere with: supervisor audit verify --bundle {args.dir}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_audit_checkpoint(args) -> int:
+    from .services import open_signed_store
+
+    store, signer = open_signed_store(_settings(args))
+    try:
+        cp = store.checkpoint()
+    finally:
+        store.close()
+    print(f"signed seq {cp.seq} with key {cp.key_id}" if cp else "nothing new to sign", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_audit_purge(args) -> int:
+    from .policy import load_policies
+    from .retention import purge_expired
+    from .services import open_signed_store
+
+    settings = _settings(args)
+    policies = load_policies(settings.policies_dir)
+    store, _ = open_signed_store(settings)
+    try:
+        purged = purge_expired(store, policies, older_than_days=args.older_than_days)
+    finally:
+        store.close()
+    for school, (count, cutoff) in sorted(purged.items()):
+        print(f"{school}: {count} exchange(s) written before {cutoff} purged (tombstones keep the chain)")
+    if not purged:
+        print("nothing to purge: no school's policy sets a retention period that has passed", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_verify_response(args) -> int:
+    from .provenance import verify_response
+    from .store.bundle import read_keys
+
+    try:
+        saved = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"{args.file}: cannot read a saved response ({exc}); expected JSON "
+              '{"headers": {...}, "body": <chat.completion object or SSE text>}', file=sys.stderr)
+        return EXIT_USER
+    if args.keys:
+        keys = read_keys(Path(args.keys))
+    elif args.url:
+        import httpx
+
+        from .app import KEYS_PATH
+        from .store.bundle import keys_from_document
+
+        response = httpx.get(args.url.rstrip("/") + KEYS_PATH, timeout=10)
+        response.raise_for_status()
+        keys = keys_from_document(response.json())
+    else:
+        from .store import open_store
+
+        store = open_store(_settings(args).database_url)
+        try:
+            keys = store.public_keys()
+        finally:
+            store.close()
+    check = verify_response(saved, keys)
+    for problem in check.problems:
+        print(f"{args.file}: {problem}")
+    c = check.claims
+    if check.ok:
+        print(f"ok: signed by key {c['kid']} at {c['t']}: request {c['rid']}, decision {c['d']}, curriculum {c['c']}",
+              file=sys.stderr)
+    return EXIT_OK if check.ok else EXIT_USER
+
+
+def _read_password(prompt: bool) -> str:
+    """The new password: typed twice at a terminal (not echoed), else the first line of standard input."""
+    if prompt and sys.stdin.isatty():
+        import getpass
+
+        first, again = getpass.getpass("password: "), getpass.getpass("again: ")
+        if first != again:
+            raise SupervisorError("the two passwords differ; nothing was changed")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_users_add(args) -> int:
+    from .policy import load_policies
+    from .review.auth import hash_password, password_problem
+    from .review.i18n import UI_LANGUAGES
+    from .store import open_store
+    from .store.sqlite import now
+
+    settings = _settings(args)
+    schools = load_policies(settings.policies_dir).schools
+    unknown = [s for s in args.school if s not in schools]
+    if unknown:
+        print(f"unknown school {', '.join(map(repr, unknown))}; known: {', '.join(sorted(schools))} "
+              f"(schools are defined in {settings.policies_dir / 'schools.yaml'})", file=sys.stderr)
+        return EXIT_USER
+    if args.role == "teacher" and len(args.school) != 1:
+        print("a teacher belongs to exactly one school: give --school once (or use --role admin)", file=sys.stderr)
+        return EXIT_USER
+    if args.lang not in UI_LANGUAGES:
+        print(f"--lang must be one of {', '.join(UI_LANGUAGES)}", file=sys.stderr)
+        return EXIT_USER
+    password = _read_password(prompt=True)
+    problem = password_problem(password)
+    if problem:
+        print(f"{problem}; the password is read from standard input, e.g. "
+              f"`printf '%s\\n' \"$PW\" | supervisor users add ...`", file=sys.stderr)
+        return EXIT_USER
+    store = open_store(settings.database_url)
+    try:
+        store.add_user(args.username, hash_password(password), args.role, args.school, args.lang, now())
+    finally:
+        store.close()
+    print(f"created {args.role} {args.username!r} for {', '.join(args.school)}; sign in at /review", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_users_list(args) -> int:
+    from .store import open_store
+
+    store = open_store(_settings(args).database_url)
+    try:
+        for user in store.users():
+            print(f"{user['username']}\t{user['role']}\t{','.join(user['schools'])}\t{user['lang']}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="supervisor", description=__doc__)
     parser.add_argument("--config", help="settings file (YAML); environment variables override it")
@@ -259,6 +437,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grade", type=int, help="the grade this key's students are judged at")
     p.add_argument("--label", help="a note for whom the key is (e.g. 'class 5-2 tablets')")
     p.set_defaults(func=cmd_keys_issue)
+
+    audit = sub.add_parser("audit", help="the tamper-evident audit log").add_subparsers(dest="audit_command",
+                                                                                         required=True)
+    p = audit.add_parser("verify", help="check the audit chain; non-zero exit and the first altered record")
+    p.add_argument("--bundle", help="verify an exported bundle folder instead of the database")
+    p.add_argument("--public-key", help="trust only the keys in this file (/.well-known/supervisor-keys.json)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_verify)
+    p = audit.add_parser("export", help="write a self-contained bundle (records, checkpoints, public keys)")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_audit_export)
+    p = audit.add_parser("checkpoint", help="sign the chain's head now")
+    p.set_defaults(func=cmd_audit_checkpoint)
+    p = audit.add_parser("purge", help="purge exchanges older than each school's policy retention (tombstones)")
+    p.add_argument("--older-than-days", type=int,
+                   help="purge this age instead of the policies' retention.days (never below minimum_days)")
+    p.set_defaults(func=cmd_audit_purge)
+
+    p = sub.add_parser("verify-response", help="check a saved answer's signature, text, decision and curriculum")
+    p.add_argument("file", help='JSON {"headers": {...}, "body": chat.completion object or SSE text}')
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--keys", help="the deployment's keys file (/.well-known/supervisor-keys.json, saved)")
+    group.add_argument("--url", help="the proxy's base URL: fetch its /.well-known/supervisor-keys.json")
+    p.set_defaults(func=cmd_verify_response)
+    users = sub.add_parser("users", help="review-page accounts").add_subparsers(dest="users_command", required=True)
+    p = users.add_parser("add", help="create a review account; the password is read from standard input")
+    p.add_argument("username")
+    p.add_argument("--school", required=True, action="append",
+                   help="the teacher's school; repeat for an administrator over several schools")
+    p.add_argument("--role", required=True, choices=["teacher", "admin"])
+    p.add_argument("--lang", default="en", help="language of the review pages: en, ja, th or vi (default en)")
+    p.set_defaults(func=cmd_users_add)
+    p = users.add_parser("list", help="list review accounts (no passwords)")
+    p.set_defaults(func=cmd_users_list)
     return parser
 
 

@@ -1,8 +1,9 @@
 """Schools and action policies, from `policies/*.yaml`.
 
 `policies/policies.yaml` names action policies: which action each severity gets, per-category overrides, per
-mode (`tutor`, `open`, `exam`) adjustments, regeneration attempts. `policies/schools.yaml` lists schools:
-country, grade band, mode, policy and upstream. Both are validated like curricula (file:line errors).
+mode (`tutor`, `open`, `exam`) adjustments, regeneration attempts, and which categories alert the school's
+safeguarding contacts. `policies/schools.yaml` lists schools: country, grade band, mode, policy, upstream and
+safeguarding contacts (webhook, e-mail). Both are validated like curricula (file:line errors).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from types import MappingProxyType
 import jsonschema
 
 from .errors import ConfigError, Problem
+from .gate import ExamWindow, parse_window
+from .privacy.redact import KINDS as REDACTION_KINDS
+from .privacy.roster import Roster, load_roster
 from .rules import schema
 from .rules.model import Rule
 from .rules.validate import schema_problems
@@ -22,6 +26,7 @@ from .rules.yaml_lines import line_of, load_yaml
 
 ACTION_RANK = {"pass": 0, "flag": 1, "rewrite": 2, "block": 3}
 MODES = ("tutor", "open", "exam")
+STORE_MODES = ("full", "redacted", "hashes")
 
 _ACTIONS = {"type": "object", "additionalProperties": False,
             "properties": {s: {"enum": list(schema.ACTIONS)} for s in schema.SEVERITIES}}
@@ -29,6 +34,53 @@ _CATEGORY_ACTIONS = {"type": "object", "propertyNames": {"enum": list(schema.CAT
                      "additionalProperties": {"enum": list(schema.ACTIONS)}}
 _ADJUST = {"type": "object", "additionalProperties": False,
            "properties": {"actions": _ACTIONS, "categories": _CATEGORY_ACTIONS}}
+
+PRIVACY = {
+    "type": "object", "additionalProperties": False,
+    "description": "what leaves for the upstream and what is kept",
+    "properties": {
+        "redact": {"type": "array", "uniqueItems": True, "items": {"enum": list(REDACTION_KINDS)},
+                   "description": "personal data replaced by placeholders before the upstream (default: all)"},
+        "store": {"enum": list(STORE_MODES), "description": "full text, redacted text, or hashes only"},
+        "ai_label": {"type": "boolean", "description": "append a visible 'AI-generated' line to answers"},
+    },
+}
+RETENTION = {
+    "type": "object", "additionalProperties": False, "required": ["days"],
+    "properties": {
+        "days": {"type": "integer", "minimum": 1, "description": "records older than this are purged"},
+        "minimum_days": {"type": "integer", "minimum": 0,
+                         "description": "a legal floor: `days` below it is an error and no purge goes below it"},
+    },
+}
+
+EXAM_WINDOW = {
+    "type": "object", "additionalProperties": False, "required": ["start", "end"],
+    "description": "answers are switched off from start to end (date-times with a time zone)",
+    "properties": {
+        "start": {}, "end": {},     # YAML reads unquoted timestamps as dates: checked by gate.parse_window
+        "classes": {"type": "array", "items": {"type": ["string", "integer"]},
+                    "description": "only these classes (X-Supervisor-Class / metadata.class); default: all"},
+        "note": {"type": "string"},
+    },
+}
+
+_SAFEGUARDING = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "Who is alerted, within seconds, when a finding falls in the policy's alert_categories.",
+    "properties": {
+        "webhook": {
+            "type": "object", "additionalProperties": False, "required": ["url"],
+            "properties": {
+                "url": {"type": "string", "pattern": r"^https?://\S+$"},
+                "secret_env": {"type": "string", "pattern": r"^[A-Z_][A-Z0-9_]*$",
+                               "description": "Environment variable holding the HMAC-SHA256 signing key."},
+            },
+        },
+        "emails": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$"}},
+    },
+}
 
 POLICIES_FILE = schema.file_schema(
     "Action policies (policies/policies.yaml)", ["policies"],
@@ -48,6 +100,13 @@ POLICIES_FILE = schema.file_schema(
                               "additionalProperties": _ADJUST},
                     "regenerate_attempts": {"type": "integer", "minimum": 0, "maximum": 5},
                     "hold_full_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)}},
+                    "privacy": PRIVACY,
+                    "retention": RETENTION,
+                    "min_age": {"type": "integer", "minimum": 3, "maximum": 25,
+                                "description": "students younger than this get a refusal, nothing upstream"},
+                    "alert_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)},
+                                         "description": "Findings in these categories alert the school's "
+                                                        "safeguarding contacts."},
                 },
             },
         },
@@ -73,11 +132,30 @@ SCHOOLS_FILE = schema.file_schema(
                     "mode": {"enum": list(MODES)},
                     "policy": {"type": "string"},
                     "upstream": {"type": "string"},
+                    "roster": {"type": "string", "description": "roster file (names to redact), relative to "
+                                                                "the policies folder"},
+                    "exam_windows": {"type": "array", "items": EXAM_WINDOW},
+                    "safeguarding": _SAFEGUARDING,
                 },
             },
         },
     },
 )
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """Children's defaults: every kind of personal data redacted on the way out, redacted text stored."""
+
+    redact: frozenset[str] = frozenset(REDACTION_KINDS)
+    store: str = "redacted"
+    ai_label: bool = False
+
+
+@dataclass(frozen=True)
+class Retention:
+    days: int
+    minimum_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,6 +166,11 @@ class Policy:
     modes: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=lambda: MappingProxyType({}))
     regenerate_attempts: int = 2
     hold_full_categories: tuple[str, ...] = ("self_harm", "sexual_content")
+    privacy: Privacy = field(default_factory=lambda: Privacy())
+    retention: Retention | None = None
+    min_age: int | None = None
+    # self-harm, distress disclosed by a student, threats and weapons: a safeguarding lead should know now
+    alert_categories: tuple[str, ...] = ("self_harm", "crisis_support", "violence_weapons")
 
     def action_for(self, rule: Rule, mode: str) -> str:
         """Mode's category override, then the policy's, then the rule's own action, then by severity."""
@@ -107,6 +190,15 @@ DEFAULT_POLICY = Policy(
 
 
 @dataclass(frozen=True)
+class Safeguarding:
+    """A school's safeguarding contacts. The webhook's signing key is read from `webhook_secret_env`."""
+
+    webhook_url: str | None = None
+    webhook_secret_env: str | None = None
+    emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class School:
     id: str
     name: str
@@ -116,6 +208,9 @@ class School:
     policy: str = "default"
     upstream: str = "default"
     languages: tuple[str, ...] = ()
+    roster: Roster | None = field(default=None, compare=False, repr=False)
+    exam_windows: tuple[ExamWindow, ...] = ()
+    safeguarding: Safeguarding = field(default_factory=Safeguarding)
 
     def grade_for(self, requested: int | None) -> int:
         """The grade a request is judged at: the requested one if inside the band, else the band's first
@@ -154,6 +249,10 @@ def load_policies(folder: Path) -> Policies:
                     regenerate_attempts=raw.get("regenerate_attempts", 2),
                     hold_full_categories=tuple(raw.get("hold_full_categories",
                                                        DEFAULT_POLICY.hold_full_categories)),
+                    privacy=_privacy(raw.get("privacy") or {}),
+                    retention=_retention(raw.get("retention"), pfile, data, name, problems),
+                    min_age=raw.get("min_age"),
+                    alert_categories=tuple(raw.get("alert_categories", DEFAULT_POLICY.alert_categories)),
                 )
     sfile = folder / "schools.yaml"
     if sfile.is_file():
@@ -173,10 +272,54 @@ def load_policies(folder: Path) -> Policies:
                 schools[raw["id"]] = School(
                     id=raw["id"], name=raw["name"], country=raw["country"], grades=tuple(raw["grades"]),
                     mode=raw.get("mode", "tutor"), policy=raw.get("policy", "default"),
-                    upstream=raw.get("upstream", "default"), languages=tuple(raw.get("languages") or ()))
+                    upstream=raw.get("upstream", "default"), languages=tuple(raw.get("languages") or ()),
+                    roster=_roster(folder, raw.get("roster"), problems),
+                    exam_windows=_windows(raw.get("exam_windows") or [], sfile, data, i, problems),
+                    safeguarding=_safeguarding(raw.get("safeguarding") or {}))
     if problems:
         raise ConfigError(problems)
     return Policies(MappingProxyType(policies), MappingProxyType(schools))
+
+
+def _windows(raw: list, path: Path, data: dict, index: int, problems: list[Problem]) -> tuple[ExamWindow, ...]:
+    windows = []
+    for j, item in enumerate(raw):
+        try:
+            windows.append(parse_window(item, str(path), line_of(data, ["schools", index, "exam_windows", j])))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    return tuple(windows)
+
+
+def _roster(folder: Path, name: str | None, problems: list[Problem]) -> Roster | None:
+    if not name:
+        return None
+    try:
+        return load_roster(folder / name)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _privacy(raw: dict) -> Privacy:
+    default = Privacy()
+    return Privacy(redact=frozenset(raw.get("redact", default.redact)), store=raw.get("store", default.store),
+                   ai_label=raw.get("ai_label", default.ai_label))
+
+
+def _retention(raw: dict | None, path: Path, data: dict, name: str, problems: list[Problem]) -> Retention | None:
+    if raw is None:
+        return None
+    retention = Retention(raw["days"], raw.get("minimum_days", 0))
+    if retention.days < retention.minimum_days:
+        problems.append(Problem(str(path), line_of(data, ["policies", name, "retention", "days"]),
+                                f"policy {name}: retention.days {retention.days} is below its minimum_days "
+                                f"{retention.minimum_days}; keep records at least that long"))
+    return retention
+def _safeguarding(raw: dict) -> Safeguarding:
+    webhook = raw.get("webhook") or {}
+    return Safeguarding(webhook_url=webhook.get("url"), webhook_secret_env=webhook.get("secret_env"),
+                        emails=tuple(raw.get("emails") or ()))
 
 
 def _validated(path: Path, file_schema: dict, problems: list[Problem]) -> dict | None:

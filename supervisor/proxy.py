@@ -7,20 +7,28 @@ The HTTP layer (api/openai.py) parses and authenticates, then calls `Proxy.excha
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 
 from .enforce import Outcome, enforce
 from .errors import UpstreamError
+from .gate import check_gates
 from .policy import Policies, School
+from .privacy.redact import Redactor
+from .privacy.storage import stored_form
+from .provenance import DISCLOSURE_HEADER, SIGNATURE_HEADER, disclosure, sign_response, with_ai_label
 from .rules.rulebook import RulebookHolder
 from .settings import Settings
+from .signing import Signer
 from .store.records import ExchangeRecord
-from .supervision import Supervisor
+from .supervision import Supervisor, last_user_message
+from .text import lang as langid
 from .upstream import Upstream
 from .verdict import Verdict
 
@@ -36,6 +44,10 @@ class ChatRequest:
     user: str | None = None
     grade: int | None = None
     lang: str | None = None
+    age: int | None = None
+    class_id: str | None = None
+    outbound: list[dict] | None = None     # the messages as they leave for the upstream (redacted)
+    redactions: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -46,11 +58,13 @@ class ExchangeResult:
     outcome: Outcome
     model: str
     supervision_ms: float
+    provenance: dict[str, str] = field(default_factory=dict)   # AI disclosure and signature headers
 
 
 class Proxy:
     def __init__(self, settings: Settings, policies: Policies, rulebooks: RulebookHolder, supervisor: Supervisor,
-                 store, secret: str, demo_api_base: str | None = None):
+                 store, secret: str, demo_api_base: str | None = None, signer: Signer | None = None,
+                 alerts=None):
         self.settings = settings
         self.policies = policies
         self.rulebooks = rulebooks
@@ -58,6 +72,9 @@ class Proxy:
         self.store = store
         self.secret = secret.encode()
         self.demo_api_base = demo_api_base
+        self._redactors: dict[str, Redactor] = {}
+        self.signer = signer
+        self.alerts = alerts  # Alerter: severe findings notify the school's safeguarding contacts
 
     def upstream_for(self, school: School) -> Upstream:
         config = self.settings.upstream_for(school.upstream)
@@ -70,8 +87,23 @@ class Proxy:
         digest = hmac.new(self.secret, f"{school.id}:{user}".encode(), hashlib.sha256).hexdigest()
         return f"u-{digest[:24]}"
 
-    async def _record(self, rec: ExchangeRecord) -> None:
-        await asyncio.to_thread(self.store.record, rec)
+    def redactor(self, school: School) -> Redactor:
+        if school.id not in self._redactors:
+            privacy = self.policies.policy_for(school).privacy
+            self._redactors[school.id] = Redactor(privacy.redact, school.roster)
+        return self._redactors[school.id]
+
+    def outbound(self, school: School, chat: ChatRequest) -> list[dict]:
+        """The messages with the student's personal data replaced by placeholders: all the upstream ever sees."""
+        if chat.outbound is None:
+            chat.outbound, chat.redactions = self.redactor(school).redact_messages(chat.messages)
+        return chat.outbound
+
+    async def _record(self, rec: ExchangeRecord, chat: ChatRequest) -> None:
+        school = self.policies.schools[rec.school_id]
+        mode = self.policies.policy_for(school).privacy.store
+        stored = stored_form(rec, mode, self.redactor(school), chat.redactions)
+        await asyncio.to_thread(self.store.record, stored)
 
     def _context(self, school: School, key_grade: int | None, chat: ChatRequest):
         """The grade this request is judged at and the curriculum snapshot it is judged by."""
@@ -85,29 +117,58 @@ class Proxy:
                               curriculum=curriculum, grade=grade, lang=chat.lang, mode=school.mode,
                               stream=chat.stream, status="ok", decision=None, messages=chat.messages)
 
+    async def gated(self, request_id: str, school: School, key_grade: int | None,
+                    chat: ChatRequest) -> ExchangeResult | None:
+        """The age gate and exam windows: a refusal the student understands, recorded; None to go on."""
+        grade, compiled = self._context(school, key_grade, chat)
+        policy = self.policies.policy_for(school)
+        lang = chat.lang or langid.detect(last_user_message(chat.messages), default=None)
+        refusal = check_gates(min_age=policy.min_age, exam_windows=school.exam_windows, age=chat.age, grade=grade,
+                              class_id=chat.class_id, at=datetime.now(UTC), lang=lang,
+                              languages=school.languages or compiled.curriculum.languages)
+        if refusal is None:
+            return None
+        finding = refusal.finding()
+        verdict = Verdict("block", (finding,), {refusal.rule: "block"}, compiled.curriculum.label,
+                          lang or (school.languages or compiled.curriculum.languages)[0], grade, school.mode)
+        outcome = Outcome("block", refusal.message, verdict, verdict, attempts=0)
+        model = self.upstream_for(school).config.model
+        record = self._base_record(request_id, school, chat, grade, model, compiled.curriculum.label)
+        record.status, record.decision, record.error = "refused", "block", refusal.reason
+        record.rules, record.findings = [refusal.rule], [{**finding.to_dict(), "action": "block"}]
+        record.delivered_text, record.lang, record.attempts = refusal.message, verdict.lang, 0
+        await self._record(record, chat)
+        log.info("refused", request_id=request_id, school=school.id, rule=refusal.rule, reason=refusal.reason)
+        return ExchangeResult(request_id, outcome, model, 0.0,
+                              self._provenance(request_id, outcome, compiled.curriculum.label, model, policy))
+
     async def exchange(self, request_id: str, school: School, key_grade: int | None, chat: ChatRequest,
                        upstream_text: str | None = None) -> ExchangeResult:
         """Run one exchange. `upstream_text` is given when the caller already collected a streamed answer."""
+        if upstream_text is None and (refused := await self.gated(request_id, school, key_grade, chat)):
+            return refused
         started = time.perf_counter()
         grade, compiled = self._context(school, key_grade, chat)
         policy = self.policies.policy_for(school)
         upstream = self.upstream_for(school)
         user = self.pseudonym(school, chat.user)
+        outbound = self.outbound(school, chat)
         record = self._base_record(request_id, school, chat, grade, upstream.config.model, compiled.curriculum.label)
         try:
             if upstream_text is None:
-                completion = await upstream.complete(chat.params, chat.messages, user)
+                completion = await upstream.complete(chat.params, outbound, user)
                 upstream_text, model = completion.text, completion.model
             else:
                 model = upstream.config.model
         except UpstreamError as exc:
             record.status, record.error = "upstream_error", str(exc)
             record.latency_ms = (time.perf_counter() - started) * 1000
-            await self._record(record)
+            await self._record(record, chat)
             log.warning("upstream_failed", request_id=request_id, school=school.id, error=str(exc))
             raise
         if self.settings.benchmark_unsupervised:
-            return await self._unsupervised(record, upstream_text, model, compiled, grade, school.mode, started)
+            return await self._unsupervised(record, chat, upstream_text, model, compiled, grade, school.mode,
+                                            started)
 
         checking = time.perf_counter()
         verdict = await self.supervisor.check(compiled, policy, response=upstream_text, messages=chat.messages,
@@ -116,7 +177,7 @@ class Proxy:
         async def regenerate(guidance: str) -> str:
             steer = {"role": "system", "content": f"Rewrite your previous answer for a grade-{grade} student. "
                                                   f"{guidance}"}
-            again = await upstream.complete(chat.params, [*chat.messages, {"role": "assistant", "content":
+            again = await upstream.complete(chat.params, [*outbound, {"role": "assistant", "content":
                                                                            upstream_text}, steer], user)
             return again.text
 
@@ -128,6 +189,8 @@ class Proxy:
             log.warning("regenerate_failed", request_id=request_id, error=str(exc))
             refusal = compiled.curriculum.message(compiled.curriculum.refusal, verdict.lang)
             outcome = Outcome("block", refusal, verdict, verdict, policy.regenerate_attempts + 1)
+        if policy.privacy.ai_label and outcome.decision != "block":
+            outcome = dataclasses.replace(outcome, text=with_ai_label(outcome.text, verdict.lang))
         supervision_ms = (time.perf_counter() - checking) * 1000
         latency_ms = (time.perf_counter() - started) * 1000
 
@@ -141,34 +204,54 @@ class Proxy:
         record.latency_ms = latency_ms
         record.supervision_ms = supervision_ms
         record.attempts = outcome.attempts
-        await self._record(record)
+        await self._record(record, chat)
+        if self.alerts:
+            self.alerts.notify(record, school, policy)  # a background task: never delays the answer
         log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
                  lang=verdict.lang, decision=outcome.decision, rules=verdict.rules,
                  curriculum=compiled.curriculum.label, model=model, stream=chat.stream,
                  supervision_ms=round(supervision_ms, 1), latency_ms=round(latency_ms, 1))
-        return ExchangeResult(request_id, outcome, model, supervision_ms)
+        return ExchangeResult(request_id, outcome, model, supervision_ms,
+                              self._provenance(request_id, outcome, compiled.curriculum.label, model, policy))
 
-    async def _unsupervised(self, record: ExchangeRecord, text: str, model: str, compiled, grade: int, mode: str,
-                            started: float) -> ExchangeResult:
+    def _provenance(self, request_id: str, outcome: Outcome, curriculum: str, model: str, policy) -> dict[str, str]:
+        headers = {DISCLOSURE_HEADER: disclosure(outcome.decision, model, policy.privacy.ai_label)}
+        if self.signer is not None:
+            headers[SIGNATURE_HEADER] = sign_response(self.signer, text=outcome.text, decision=outcome.decision,
+                                                      curriculum=curriculum, request_id=request_id)
+        return headers
+
+    async def _unsupervised(self, record: ExchangeRecord, chat: ChatRequest, text: str, model: str, compiled,
+                            grade: int, mode: str, started: float) -> ExchangeResult:
         """Benchmark/audit use only (Settings.benchmark_unsupervised): deliver the upstream's answer unchecked.
-        Recorded as status "unsupervised" with no decision, so it can never be mistaken for a passed answer."""
+        Recorded as status "unsupervised" with no decision, so it can never be mistaken for a passed answer; the
+        response is still signed (as decision "unsupervised"), so the proxy's own costs stay in the comparison,
+        but it carries no AI-disclosure header, which would claim a supervision that did not happen."""
         verdict = Verdict("unsupervised", (), {}, compiled.curriculum.label, record.lang or "", grade, mode)
         record.model, record.status = model, "unsupervised"
         record.original_text = record.delivered_text = text
         record.latency_ms = (time.perf_counter() - started) * 1000
-        await self._record(record)
+        await self._record(record, chat)
         log.info("unsupervised", request_id=record.request_id, school=record.school_id,
-                    note="benchmark_unsupervised is on: this answer was not checked")
-        return ExchangeResult(record.request_id, Outcome("unsupervised", text, verdict, verdict), model, 0.0)
+                 note="benchmark_unsupervised is on: this answer was not checked")
+        headers = {}
+        if self.signer is not None:
+            headers[SIGNATURE_HEADER] = sign_response(self.signer, text=text, decision="unsupervised",
+                                                      curriculum=compiled.curriculum.label,
+                                                      request_id=record.request_id)
+        return ExchangeResult(record.request_id, Outcome("unsupervised", text, verdict, verdict), model, 0.0, headers)
 
     async def collect_stream(self, request_id: str, school: School, key_grade: int | None,
                              chat: ChatRequest) -> ExchangeResult:
         """Safe-first streaming: collect the whole upstream stream, then judge it like any answer."""
+        if refused := await self.gated(request_id, school, key_grade, chat):
+            return refused
         upstream = self.upstream_for(school)
         parts: list[str] = []
         started = time.perf_counter()
         try:
-            async for delta in upstream.stream(chat.params, chat.messages, self.pseudonym(school, chat.user)):
+            outbound = self.outbound(school, chat)
+            async for delta in upstream.stream(chat.params, outbound, self.pseudonym(school, chat.user)):
                 parts.append(delta)
         except UpstreamError as exc:
             grade, compiled = self._context(school, key_grade, chat)
@@ -177,6 +260,6 @@ class Proxy:
             record.status, record.error = "upstream_error", str(exc)
             record.original_text = "".join(parts) or None  # partial text, never delivered
             record.latency_ms = (time.perf_counter() - started) * 1000
-            await self._record(record)
+            await self._record(record, chat)
             raise
         return await self.exchange(request_id, school, key_grade, chat, upstream_text="".join(parts))

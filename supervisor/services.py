@@ -6,6 +6,8 @@ from .models.embedder import CachedEmbedder, build_embedder
 from .models.judge import Judge
 from .rules.rulebook import Rulebook, compile_rulebook
 from .settings import Settings
+from .signing import Signer, load_or_create_signer
+from .store import open_store
 from .supervision import Supervisor
 
 
@@ -30,3 +32,11 @@ def make_supervisor(settings: Settings, embedder: CachedEmbedder) -> Supervisor:
     if settings.judge_model:
         judge = Judge(settings.judge_model, settings.judge_api_base, settings.judge_api_key)
     return Supervisor(embedder, judge)
+
+
+def open_signed_store(settings: Settings):
+    """The store with the deployment's signing key attached: checkpoints get signed, the key is published."""
+    signer: Signer = load_or_create_signer(settings.signing_key_path())
+    store = open_store(settings.database_url)
+    store.attach_signer(signer, settings.audit_checkpoint_every, settings.audit_checkpoint_interval)
+    return store, signer

@@ -54,6 +54,16 @@ class Settings:
     reload_interval: float = 2.0
     secret: str | None = None
     log_level: str = "info"
+    signing_key_file: Path | None = None
+    audit_checkpoint_every: int = 100
+    audit_checkpoint_interval: float = 60.0
+    # safeguarding alerts: the review pages' address for links, SMTP (smtp://, smtp+starttls://, smtps://
+    # user:password@host:port) and the sender; webhook delivery attempts and the first back-off in seconds
+    public_url: str | None = None
+    smtp_url: str | None = None
+    alert_from: str = "edu-supervisor@localhost"
+    alert_attempts: int = 5
+    alert_backoff: float = 1.0
     # BENCHMARK / AUDIT USE ONLY, never for students: forward answers unchecked, to measure what the proxy
     # costs without the supervisor. Each such exchange is recorded as status "unsupervised" with no decision
     # (never as passed) and answered with `X-Supervisor-Decision: unsupervised`.
@@ -61,6 +71,15 @@ class Settings:
 
     def upstream_for(self, name: str) -> UpstreamConfig:
         return self.upstreams.get(name, self.upstream)
+
+    def signing_key_path(self) -> Path:
+        """The Ed25519 key file: as configured, else beside the SQLite database, else in the user's data dir."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file)
+        db = self.database_url.removeprefix("sqlite:///")
+        if self.database_url.startswith("sqlite:///") and db not in ("", ":memory:"):
+            return Path(db).resolve().parent / "supervisor-signing-key.pem"
+        return Path.home() / ".local" / "share" / "edu-supervisor" / "signing-key.pem"
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -88,6 +107,12 @@ _ENV = {
     "SUPERVISOR_JUDGE_API_KEY": ("judge_api_key", str),
     "SUPERVISOR_RELOAD_INTERVAL": ("reload_interval", float), "SUPERVISOR_SECRET": ("secret", str),
     "SUPERVISOR_LOG_LEVEL": ("log_level", str),
+    "SUPERVISOR_SIGNING_KEY_FILE": ("signing_key_file", Path),
+    "SUPERVISOR_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
+    "SUPERVISOR_AUDIT_CHECKPOINT_INTERVAL": ("audit_checkpoint_interval", float),
+    "SUPERVISOR_PUBLIC_URL": ("public_url", str), "SUPERVISOR_SMTP_URL": ("smtp_url", str),
+    "SUPERVISOR_ALERT_FROM": ("alert_from", str), "SUPERVISOR_ALERT_ATTEMPTS": ("alert_attempts", int),
+    "SUPERVISOR_ALERT_BACKOFF": ("alert_backoff", float),
     "SUPERVISOR_BENCHMARK_UNSUPERVISED": ("benchmark_unsupervised", boolean),
 }
 _UPSTREAM_ENV = {
@@ -137,7 +162,7 @@ def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] 
                 if not isinstance(value, dict):
                     raise ConfigError(f"{where}: upstreams must map a name to an upstream")
                 values[key] = MappingProxyType({n: _upstream(u, f"{where}: upstreams.{n}") for n, u in value.items()})
-            elif key in ("curricula_dir", "policies_dir", "cache_dir"):
+            elif key in ("curricula_dir", "policies_dir", "cache_dir", "signing_key_file"):
                 values[key] = (path.parent / value).resolve()
             else:
                 values[key] = value

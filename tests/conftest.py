@@ -44,7 +44,7 @@ class ServerThread:
 
     def __enter__(self):
         self.thread.start()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 900  # a hang guard: a cold CI machine embeds every curriculum first
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("test server failed to start")
@@ -155,3 +155,39 @@ def records(proxy_settings):
             store.close()
 
     return fetch
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh PostgreSQL database on the server `.ci/run` starts (SUPERVISOR_TEST_POSTGRES_URL); its URL."""
+    import uuid
+
+    admin_url = os.environ.get("SUPERVISOR_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.skip("SUPERVISOR_TEST_POSTGRES_URL is not set: run `eval \"$(.ci/postgres.sh start)\"` first "
+                    "(.ci/run does this)")
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+@pytest.fixture(scope="session")
+def review_server(proxy_settings, tmp_path_factory):
+    """The whole app (proxy and review pages) on a database of its own, shared by the review tests."""
+    import dataclasses
+
+    from supervisor.app import create_app
+    from supervisor.store import open_store
+
+    db = tmp_path_factory.mktemp("review") / "review.db"
+    settings = dataclasses.replace(proxy_settings, database_url=f"sqlite:///{db}")
+    with ServerThread(create_app(settings)) as server:
+        server.settings = settings
+        server.store = open_store(settings.database_url)
+        try:
+            yield server
+        finally:
+            server.store.close()

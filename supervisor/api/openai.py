@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 
 from ..errors import AuthError, BadRequest, SupervisorError
+from ..provenance import DISCLOSURE_HEADER, SIGNATURE_HEADER
 from ..proxy import ChatRequest, ExchangeResult
 from ..text.segment import split
 from ..verdict import Verdict
@@ -89,8 +90,23 @@ def parse_chat(body: dict, headers) -> ChatRequest:
                                                                                          "metadata.grade")
     params = {k: v for k, v in body.items() if k not in ("messages", "stream", "model", "user", "metadata")}
     user = body.get("user") if isinstance(body.get("user"), str) else None
+    age = _age(headers.get("x-supervisor-age"), "X-Supervisor-Age") or _age(metadata.get("age"), "metadata.age")
+    class_id = headers.get("x-supervisor-class") or metadata.get("class")
     return ChatRequest(messages=messages, stream=stream, model=body.get("model"), params=params, user=user,
-                       grade=grade, lang=metadata.get("lang") if isinstance(metadata.get("lang"), str) else None)
+                       grade=grade, lang=metadata.get("lang") if isinstance(metadata.get("lang"), str) else None,
+                       age=age, class_id=str(class_id) if class_id not in (None, "") else None)
+
+
+def _age(value, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        age = int(value)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"{where} must be the student's age in years, got {value!r}", "age") from exc
+    if not 3 <= age <= 120:
+        raise BadRequest(f"{where} must be an age from 3 to 120, got {age}", "age")
+    return age
 
 
 def decision_headers(decision: str, verdict: Verdict, request_id: str,
@@ -108,13 +124,17 @@ def decision_headers(decision: str, verdict: Verdict, request_id: str,
 
 
 def _result_headers(result: ExchangeResult) -> dict[str, str]:
-    return decision_headers(result.outcome.decision, result.outcome.verdict, result.request_id,
-                            result.supervision_ms)
+    return {**decision_headers(result.outcome.decision, result.outcome.verdict, result.request_id,
+                               result.supervision_ms), **result.provenance}
 
 
 def _supervisor_block(result: ExchangeResult) -> dict:
-    return {"decision": result.outcome.decision, "rules": result.outcome.verdict.rules,
-            "curriculum": result.outcome.verdict.curriculum, "request_id": result.request_id}
+    block = {"decision": result.outcome.decision, "rules": result.outcome.verdict.rules,
+             "curriculum": result.outcome.verdict.curriculum, "request_id": result.request_id}
+    # the same provenance as the headers, so a saved body or a stream's final chunk carries it too
+    block.update({key: result.provenance[header] for key, header in
+                  (("disclosure", DISCLOSURE_HEADER), ("signature", SIGNATURE_HEADER)) if header in result.provenance})
+    return block
 
 
 async def chat_completions(request: Request):

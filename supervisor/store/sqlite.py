@@ -3,17 +3,20 @@ by another process, so a busy database delays a record rather than losing it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
 import sqlite3
 import threading
 import time
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import StoreError
-from .records import ExchangeRecord
+from .chain import AUDIT_TABLES, AuditedStore
+from .records import COLUMNS, JSON_COLUMNS, ExchangeRecord, exchange_from_row, exchange_payload, now
+from .reviews import REVIEW_SCHEMA, ReviewTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -48,7 +51,8 @@ CREATE TABLE IF NOT EXISTS exchanges (
     error           TEXT,
     latency_ms      REAL,
     supervision_ms  REAL,
-    attempts        INTEGER NOT NULL
+    attempts        INTEGER NOT NULL,
+    privacy         TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS meta (
     key    TEXT PRIMARY KEY,
@@ -58,19 +62,17 @@ CREATE INDEX IF NOT EXISTS exchanges_school_time ON exchanges (school_id, create
 """
 
 KEY_PREFIX = "sk-school-"
-_COLUMNS = [f for f in ExchangeRecord.__dataclass_fields__]
-_JSON = {"rules", "findings", "messages"}
+_COLUMNS = COLUMNS
+_JSON = JSON_COLUMNS
+# Columns added after the first release, with their definitions: added to older databases on open.
+_ADDED_COLUMNS = {"exchanges": {"privacy": "TEXT NOT NULL DEFAULT '{}'", "audit_seq": "INTEGER"}}
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-class SqliteStore:
+class SqliteStore(AuditedStore, ReviewTables):
     def __init__(self, path: str, busy_timeout: float = 10.0):
         self.path = path
         if path != ":memory:":
@@ -79,13 +81,21 @@ class SqliteStore:
             self._db = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA)
+            self._add_missing_columns()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the SQLite database {path!r}: {exc}. Check the path in "
                              f"SUPERVISOR_DATABASE_URL and that the folder is writable.") from exc
         self._db.row_factory = sqlite3.Row
         self._lock = threading.Lock()
         self.busy_timeout = busy_timeout
+
+    def _add_missing_columns(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, definition in columns.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     def close(self) -> None:
         self._db.close()
@@ -124,26 +134,66 @@ class SqliteStore:
                                    (hash_key(key),)).fetchone()
         return (row["school_id"], row["grade"]) if row else None
 
+    # audit chain backend ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE takes SQLite's write lock up front, so appends from several processes queue
+        instead of forking the chain; a lock held elsewhere is waited for up to the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout
+        with self._lock:
+            while True:
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                        raise StoreError(f"database write failed on {self.path!r}: {exc}") from exc
+                    time.sleep(0.02)
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(sql, params).fetchall()]
+
+    def _select(self, sql: str, params: tuple | list = ()) -> list[dict]:
+        with self._lock:
+            return [dict(row) for row in self._db.execute(sql, tuple(params)).fetchall()]
+
+    def _exchange_rows(self) -> Iterator[dict]:
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute("SELECT * FROM exchanges WHERE id > ? ORDER BY id LIMIT 2000",
+                                        (last,)).fetchall()
+            for row in rows:
+                yield exchange_from_row(dict(row))
+            if len(rows) < 2000:
+                return
+            last = rows[-1]["id"]
+
     # exchanges --------------------------------------------------------------------------------------
     def record(self, rec: ExchangeRecord) -> int:
+        """Insert the exchange and chain it in the audit log, in one transaction."""
         values = rec.to_dict()
         row = [json.dumps(values[c], ensure_ascii=False) if c in _JSON else values[c] for c in _COLUMNS]
-        cols = ", ".join(["created_at", *_COLUMNS])
-        marks = ", ".join("?" * (len(_COLUMNS) + 1))
-        cur = self._write(f"INSERT INTO exchanges ({cols}) VALUES ({marks})", (now(), *row))
-        return int(cur.lastrowid)
+        cols = ", ".join(["created_at", "audit_seq", *_COLUMNS])
+        marks = ", ".join("?" * (len(_COLUMNS) + 2))
+        created_at = now()
+        with self._transaction() as tx:
+            seq = self.append_in(tx, "exchange", exchange_payload(rec, created_at), created_at)
+            cur = tx.execute(f"INSERT INTO exchanges ({cols}) VALUES ({marks})", (created_at, seq, *row))
+            return int(cur.lastrowid)
 
     def _rows(self, sql: str, params: tuple) -> list[dict]:
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
-        out = []
-        for row in rows:
-            item = dict(row)
-            for c in _JSON:
-                item[c] = json.loads(item[c])
-            item["stream"] = bool(item["stream"])
-            out.append(item)
-        return out
+        return [exchange_from_row(dict(row)) for row in rows]
 
     def exchanges(self, school_id: str | None = None, limit: int = 100) -> list[dict]:
         if school_id:

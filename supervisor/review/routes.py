@@ -1,0 +1,324 @@
+"""The review pages under /review. Every page has a JSON twin (same path + `.json`); the queue exports CSV.
+
+  GET  /review/login, POST /review/login (username, password), POST /review/logout
+  GET  /review/items[.json|.csv]          the queue: flagged, rewritten and blocked exchanges, newest first
+  GET  /review/items/{request_id}[.json]  one exchange: conversation, highlighted original, rules, history
+  POST /review/items/{request_id}/actions confirm | override_false_alarm | override_missed | note
+  POST /review/confirm                    confirm several queue rows at once
+  GET  /review/rules[.json]               false-alarm rate per rule
+  GET  /review/suggestions[.json|.yaml]   overrides as suggested rule examples (administrators)
+  GET  /review/settings[.json], POST /review/settings (lang)
+
+A reviewer only ever sees the schools assigned to them (a teacher: their school); an exchange outside that
+scope answers 404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..rules import schema
+from ..store.reviews import ACTIONS, QUEUE_DECISIONS, STATUSES, QueueFilter
+from ..store.sqlite import now
+from ..supervision import last_user_message
+from ..text.segment import split
+from . import feedback, items, web
+from .auth import SESSION_COOKIE, SESSION_MAX_AGE, check_login
+from .i18n import UI_LANGUAGES, best_language, translator
+from .web import Ctx, done, first, page, problem, safe_next, secured, signed_in
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 10_000
+_RULE_ID = re.compile(r"^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9-]*)+$")
+
+
+class BadFilter(ValueError):
+    pass
+
+
+def _split_suffix(name: str) -> tuple[str, str]:
+    for suffix in (".json", ".csv", ".yaml"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)], suffix[1:]
+    return name, "html"
+
+
+# sign-in ------------------------------------------------------------------------------------------------
+async def login_page(request: Request) -> Response:
+    return web.render(request, "login.html", {"error": None, "next": safe_next(request.query_params.get("next"))})
+
+
+async def login(request: Request) -> Response:
+    state = request.app.state
+    t = translator(best_language(request.headers.get("accept-language")))
+    if not web.same_origin(request):
+        return problem(request, 403, "csrf_failed", "sign-in form posted from another site")
+    form = await web.form_data(request)
+    username, password = first(form, "username") or "", (form.get("password") or [""])[0]
+    user = await state.run_sync(state.store.user, username) if username else None
+    if not await state.run_sync(check_login, user, password):
+        if "application/json" in request.headers.get("accept", ""):
+            return problem(request, 401, "bad_login")
+        return web.render(request, "login.html", {"error": t("bad_login"), "next": safe_next(first(form, "next"))},
+                      status=401, t=t)
+    cookie = state.review.signer.issue(user["username"])
+    session = state.review.signer.read(cookie)
+    target = safe_next(first(form, "next"))
+    response = done(request, target, {"ok": True, "user": {"username": user["username"], "role": user["role"],
+                                                           "lang": user["lang"], "schools": user["schools"]},
+                                      "csrf": state.review.signer.csrf_token(session)})
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, path="/review", httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+async def logout(request: Request, ctx: Ctx) -> Response:
+    response = done(request, "/review/login", {"ok": True})
+    response.delete_cookie(SESSION_COOKIE, path="/review", httponly=True, samesite="lax")
+    return response
+
+
+# the queue ----------------------------------------------------------------------------------------------
+def _date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadFilter(f"{name} must be a date like 2025-04-30, got {value!r}") from exc
+
+
+def queue_filter(ctx: Ctx, params) -> QueueFilter:
+    """The query string as a QueueFilter, always inside the reviewer's scope; a bad value says what to fix."""
+    scope = ctx.scope
+    if school := params.get("school"):
+        if school not in scope:
+            raise BadFilter(f"school {school!r} is not one of yours ({', '.join(scope)})")
+        scope = (school,)
+    decisions = QUEUE_DECISIONS
+    if decision := params.get("decision"):
+        if decision not in (*QUEUE_DECISIONS, "pass"):
+            raise BadFilter(f"decision must be one of {', '.join((*QUEUE_DECISIONS, 'pass'))}, got {decision!r}")
+        decisions = (decision,)
+    grade = None
+    if params.get("grade"):
+        if not params["grade"].isdigit() or not 1 <= int(params["grade"]) <= 12:
+            raise BadFilter(f"grade must be a number from 1 to 12, got {params['grade']!r}")
+        grade = int(params["grade"])
+    checks = {"lang": schema.LANGUAGES, "category": schema.CATEGORIES, "status": STATUSES}
+    for name, allowed in checks.items():
+        if params.get(name) and params[name] not in allowed:
+            raise BadFilter(f"{name} must be one of {', '.join(allowed)}, got {params[name]!r}")
+    if params.get("rule") and not _RULE_ID.match(params["rule"]):
+        raise BadFilter(f"rule must be a rule id like base.self-harm-methods, got {params['rule']!r}")
+    since = _date(params["from"], "from").isoformat() if params.get("from") else None
+    until = (_date(params["to"], "to") + timedelta(days=1)).isoformat() if params.get("to") else None
+    return QueueFilter(scope, decisions, grade, params.get("lang") or None, params.get("rule") or None,
+                       params.get("category") or None, params.get("status") or None, since, until)
+
+
+FILTER_KEYS = ("school", "decision", "grade", "lang", "category", "rule", "status", "from", "to")
+
+
+async def queue(request: Request, ctx: Ctx) -> Response:
+    state = request.app.state
+    params = request.query_params
+    try:
+        where = queue_filter(ctx, params)
+        number = int(params.get("page") or 1)
+        if number < 1:
+            raise ValueError
+    except BadFilter as exc:
+        return problem(request, 400, "bad_request", str(exc), ctx)
+    except ValueError:
+        return problem(request, 400, "bad_request", "page must be a whole number from 1", ctx)
+    if request.url.path.endswith(".csv"):
+        rows = await state.run_sync(state.store.review_queue, where, EXPORT_LIMIT, 0)
+        return secured(_csv([items.queue_row(r) for r in rows]))
+    rows = await state.run_sync(state.store.review_queue, where, PAGE_SIZE, (number - 1) * PAGE_SIZE)
+    total = await state.run_sync(state.store.queue_count, where)
+    unscoped = QueueFilter(where.schools, where.decisions, where.grade, where.lang, since=where.since,
+                           until=where.until)
+    rates = feedback.rule_rates(await state.run_sync(state.store.rule_outcomes, unscoped))
+    filters = {k: params.get(k, "") for k in FILTER_KEYS}
+    query = urlencode([(k, v) for k, v in params.multi_items() if k in FILTER_KEYS and v])
+    data = {
+        "items": [items.queue_row(r) for r in rows], "total": total, "page": number, "page_size": PAGE_SIZE,
+        "filters": filters, "rule_rates": rates,
+        "choices": {"decision": [*QUEUE_DECISIONS, "pass"], "lang": schema.LANGUAGES,
+                    "category": schema.CATEGORIES, "status": STATUSES, "rule": sorted(r["rule"] for r in rates),
+                    "school": list(ctx.scope)},
+    }
+    return page(request, "queue.html", data | {"query": query}, ctx)
+
+
+_CSV_COLUMNS = ("created_at", "request_id", "school_id", "student", "grade", "lang", "decision", "rules",
+                "categories", "status", "reviewed_by", "excerpt")
+
+
+def _cell(value) -> str:
+    text = ", ".join(value) if isinstance(value, list) else "" if value is None else str(value)
+    # a cell a spreadsheet would run as a formula is kept as text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv(rows: list[dict]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(_CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row[c]) for c in _CSV_COLUMNS])
+    return PlainTextResponse("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="review-queue.csv"'})
+
+
+# one item -----------------------------------------------------------------------------------------------
+async def _scoped(request: Request, ctx: Ctx, request_id: str) -> dict | None:
+    state = request.app.state
+    row = await state.run_sync(state.store.exchange, request_id)
+    if row is None or row["school_id"] not in ctx.scope or row["decision"] is None:
+        return None
+    return row
+
+
+async def _next_unreviewed(request: Request, ctx: Ctx, row_id: int) -> str | None:
+    state = request.app.state
+    where = QueueFilter(ctx.scope, status="unreviewed")
+    older = await state.run_sync(state.store.review_queue, where, 1, 0, row_id)
+    found = older or await state.run_sync(state.store.review_queue, where, 1, 0)
+    found = [r for r in found if r["id"] != row_id]
+    return f"/review/items/{found[0]['request_id']}" if found else None
+
+
+async def item(request: Request, ctx: Ctx) -> Response:
+    state = request.app.state
+    request_id, _ = _split_suffix(request.path_params["request_id"])
+    row = await _scoped(request, ctx, request_id)
+    if row is None:
+        return problem(request, 404, "not_found", None, ctx)
+    actions = await state.run_sync(state.store.review_actions, request_id)
+    data = items.detail(row, actions, state.rulebooks.current)
+    data["next"] = await _next_unreviewed(request, ctx, row["id"])
+    return page(request, "item.html", data, ctx)
+
+
+async def item_action(request: Request, ctx: Ctx) -> Response:
+    state = request.app.state
+    request_id = request.path_params["request_id"]
+    row = await _scoped(request, ctx, request_id)
+    if row is None:
+        return problem(request, 404, "not_found", None, ctx)
+    form = ctx.extras["form"]
+    action, text = first(form, "action"), first(form, "text") or None
+    rule, sentence = first(form, "rule") or None, first(form, "sentence") or None
+    error = _action_problem(state, row, action, text, rule, sentence)
+    if error:
+        return problem(request, 400, "bad_request", error, ctx)
+    await state.run_sync(state.store.add_review_action, request_id, row["school_id"], ctx.user["username"], action,
+                         now(), text, rule, sentence if action == "override_missed" else None)
+    next_url = await _next_unreviewed(request, ctx, row["id"])
+    then = first(form, "then")
+    target = (next_url or "/review/items") if then == "next" else safe_next(first(form, "back"),
+                                                                               f"/review/items/{request_id}")
+    return done(request, target, {"ok": True, "request_id": request_id, "action": action, "next": next_url})
+
+
+def _action_problem(state, row: dict, action: str | None, text, rule, sentence) -> str | None:
+    if action not in ACTIONS:
+        return f"action must be one of {', '.join(ACTIONS)}, got {action!r}"
+    if action == "note" and not text:
+        return "a note needs text"
+    if action == "override_false_alarm":
+        if row["decision"] == "pass":
+            return "nothing was flagged on this exchange, so it cannot be a false alarm"
+        if rule and rule not in row["rules"]:
+            return f"rule {rule!r} did not fire on this exchange (fired: {', '.join(row['rules'])})"
+    if action == "override_missed":
+        country_rules = {r["id"] for r in items.rule_choices(state.rulebooks.current, row["country"])}
+        if not rule or rule not in country_rules:
+            return f"name the rule that should have caught it (one of this country's rules), got {rule!r}"
+        said = {s.text for s in split(row["original_text"] or "")} | \
+               {s.text for s in split(last_user_message(row["messages"]))}
+        if sentence not in said:
+            return "pick the sentence that should have been caught from this exchange (field `sentence`)"
+    return None
+
+
+async def confirm_many(request: Request, ctx: Ctx) -> Response:
+    state = request.app.state
+    form = ctx.extras["form"]
+    confirmed = []
+    for request_id in dict.fromkeys(form.get("request_id", [])):
+        row = await _scoped(request, ctx, request_id)
+        if row is None or row["decision"] == "pass":
+            continue  # out of scope or not something to confirm: skipped, never an error that loses the rest
+        await state.run_sync(state.store.add_review_action, request_id, row["school_id"], ctx.user["username"],
+                             "confirm", now())
+        confirmed.append(request_id)
+    return done(request, safe_next(first(form, "back")), {"ok": True, "confirmed": confirmed})
+
+
+# rules and the feedback loop ----------------------------------------------------------------------------
+async def rules(request: Request, ctx: Ctx) -> Response:
+    state = request.app.state
+    rates = feedback.rule_rates(await state.run_sync(state.store.rule_outcomes, QueueFilter(ctx.scope)))
+    return page(request, "rules.html", {"rule_rates": rates}, ctx)
+
+
+async def suggestions(request: Request, ctx: Ctx) -> Response:
+    state = request.app.state
+    found = feedback.suggestions(await state.run_sync(state.store.overrides, ctx.scope))
+    if request.url.path.endswith(".yaml"):
+        text = feedback.suggestions_yaml(found, state.rulebooks.current, state.settings.curricula_dir, now(),
+                                         list(ctx.scope))
+        return secured(PlainTextResponse(text, media_type="application/yaml; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="suggested-examples.yaml"'}))
+    return page(request, "suggestions.html", {"suggestions": found}, ctx)
+
+
+# settings -----------------------------------------------------------------------------------------------
+async def settings_page(request: Request, ctx: Ctx) -> Response:
+    return page(request, "settings.html", {"saved": request.query_params.get("saved") == "1"}, ctx)
+
+
+async def save_settings(request: Request, ctx: Ctx) -> Response:
+    state = request.app.state
+    lang = first(ctx.extras["form"], "lang")
+    if lang not in UI_LANGUAGES:
+        return problem(request, 400, "bad_request", f"lang must be one of {', '.join(UI_LANGUAGES)}, got {lang!r}", ctx)
+    await state.run_sync(lambda: state.store.update_user(ctx.user["username"], lang=lang))
+    return done(request, "/review/settings?saved=1", {"ok": True, "lang": lang})
+
+
+async def home(request: Request) -> Response:
+    return secured(RedirectResponse("/review/items", status_code=303))
+
+
+def review_mount() -> Mount:
+    signed = signed_in
+    routes: list[BaseRoute] = [
+        Route("/", home),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", signed(logout), methods=["POST"]),
+        Route("/items", signed(queue)), Route("/items.json", signed(queue)), Route("/items.csv", signed(queue)),
+        Route("/items/{request_id}", signed(item)),
+        Route("/items/{request_id}/actions", signed(item_action), methods=["POST"]),
+        Route("/confirm", signed(confirm_many), methods=["POST"]),
+        Route("/rules", signed(rules)), Route("/rules.json", signed(rules)),
+        Route("/suggestions", signed(suggestions, admin=True)),
+        Route("/suggestions.json", signed(suggestions, admin=True)),
+        Route("/suggestions.yaml", signed(suggestions, admin=True)),
+        Route("/settings", signed(settings_page), methods=["GET"]),
+        Route("/settings.json", signed(settings_page), methods=["GET"]),
+        Route("/settings", signed(save_settings), methods=["POST"]),
+        Mount("/static", app=StaticFiles(directory=web.HERE / "static"), name="review-static"),
+    ]
+    return Mount("/review", routes=routes)
