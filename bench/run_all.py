@@ -11,22 +11,30 @@ with supervision off no more than LiteLLM proxy's; ≥ 15 supervised 300-token a
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 
 import proxy_overhead
 import supervision_latency
 import throughput
-from harness import COUNTRY, load_average
+from harness import COUNTRY, PYTHON, ROOT, load_average
+
+
+def audit(records: int) -> str:
+    """bench/audit_throughput.py (the audit chain's write cost), run as it is run on its own."""
+    done = subprocess.run([PYTHON, str(ROOT / "bench" / "audit_throughput.py"), "--records", str(records)],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.rstrip()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
-    parser.add_argument("--only", nargs="+", choices=["latency", "overhead", "throughput"])
+    parser.add_argument("--only", nargs="+", choices=["latency", "overhead", "throughput", "audit"])
     args = parser.parse_args()
-    sizes = ({"repeat": 3, "requests": 10, "per_client": 2} if args.quick
-             else {"repeat": 30, "requests": 50, "per_client": 8})
+    sizes = ({"repeat": 3, "requests": 10, "per_client": 2, "records": 200} if args.quick
+             else {"repeat": 30, "requests": 50, "per_client": 8, "records": 2000})
     started = time.monotonic()
     print(f"# edu-supervisor benchmarks ({'quick' if args.quick else 'full'}), load average at start "
           f"{load_average()}", flush=True)
@@ -34,6 +42,7 @@ def main() -> None:
         "latency": lambda: supervision_latency.run([50, 300, 1000], list(COUNTRY), sizes["repeat"]),
         "overhead": lambda: proxy_overhead.run(sizes["requests"]),
         "throughput": lambda: throughput.run([1, 8, 32], sizes["per_client"]),
+        "audit": lambda: audit(sizes["records"]),
     }
     failed = False
     for name, job in jobs.items():
