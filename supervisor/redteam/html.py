@@ -20,10 +20,11 @@ def bars(groups: dict[str, dict[str, float | None]], title: str, width: int = 76
     if not groups or not series:
         return f"<p>{escape(title)}: no data.</p>"
     left, top, height = 40, 30, 180
-    group_w = max(60, (width - left - 10) // max(1, len(groups)))
+    longest = max(len(part) for g in groups for part in str(g).split("_"))
+    group_w = max(60, 6 * longest + 8, (width - left - 10) // max(1, len(groups)))  # labels must not overlap
     bar_w = max(6, (group_w - 14) // len(series))
     width = left + group_w * len(groups) + 10
-    out = [f'<svg role="img" width="{width}" height="{top + height + 70}" '
+    out = [f'<svg role="img" width="{width}" height="{top + height + 80}" '
            f'aria-label="{escape(title)}"><title>{escape(title)}</title>',
            f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>']
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
@@ -43,10 +44,12 @@ def bars(groups: dict[str, dict[str, float | None]], title: str, width: int = 76
             out.append(f'<rect x="{x}" y="{top + height - h:.1f}" width="{bar_w - 2}" height="{h:.1f}" '
                        f'fill="{COLOURS.get(name, "#4a5568")}"><title>{escape(group)} · {escape(name)}: '
                        f'{value * 100:.1f}%</title></rect>')
-        out.append(f'<text x="{x0 + group_w / 2 - 7:.0f}" y="{top + height + 15}" font-size="11" '
-                   f'text-anchor="middle">{escape(group)}</text>')
+        label_x = x0 + group_w / 2 - 7
+        lines = "".join(f'<tspan x="{label_x:.0f}" dy="{0 if i == 0 else 11}">{escape(part)}</tspan>'
+                        for i, part in enumerate(str(group).split("_")))  # supervisor_injection on two lines
+        out.append(f'<text y="{top + height + 14}" font-size="10" text-anchor="middle">{lines}</text>')
     for si, name in enumerate(series):
-        y = top + height + 32 + 14 * (si // 2)
+        y = top + height + 42 + 14 * (si // 2)
         x = left + (si % 2) * 300
         out.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{COLOURS.get(name, "#4a5568")}"/>'
                    f'<text x="{x + 14}" y="{y}" font-size="11">{escape(name)}</text>')
