@@ -46,6 +46,8 @@ async def healthz(request: Request) -> JSONResponse:
         "curriculum_error": holder.last_error,
         "upstream": state.settings.upstream.model,
         "embedder": state.supervisor.embedder.name,
+        **({"supervision": "OFF: benchmark_unsupervised (never for students)"}
+           if state.settings.benchmark_unsupervised else {}),
     })
 
 

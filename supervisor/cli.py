@@ -142,6 +142,24 @@ def cmd_eval(args) -> int:
     return EXIT_OK
 
 
+def cmd_redteam(args) -> int:
+    from .logs import configure_logging
+    from .redteam import ATTACKS_FILE, BENIGN_FILE, RunOptions, redteam
+    from .redteam.report import format_table
+
+    settings = _settings(args)
+    configure_logging("warning")  # the per-decision log lines would bury the progress bar; the report has them
+    benign = None if args.no_benign else Path(args.benign) if args.benign else BENIGN_FILE
+    options = RunOptions(upstreams=tuple(args.upstream or ["scripted"]), grade=args.grade, stream=args.stream,
+                         concurrency=args.concurrency, policy=args.policy, workdir=Path(args.workdir),
+                         progress=not args.quiet)
+    report = redteam(settings, Path(args.prompts) if args.prompts else ATTACKS_FILE, benign, options,
+                     countries=args.country, json_out=Path(args.json) if args.json else None,
+                     html_out=Path(args.html) if args.html else None, limit=args.limit)
+    print(format_table(report))
+    return EXIT_OK
+
+
 def cmd_schema(args) -> int:
     from .policy import POLICIES_FILE, SCHOOLS_FILE
     from .rules.schema import export
@@ -389,6 +407,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--curricula", help="curricula folder (default: the shipped one)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("redteam", help="send attack prompts through the proxy and report what got through")
+    p.add_argument("--prompts", help="attack cases (JSONL; default: the shipped starter set)")
+    p.add_argument("--upstream", nargs="+", metavar="MODEL",
+                   help="litellm model strings, names under `upstreams:` in --config, `demo`, or `scripted` "
+                        "(alias `fake`: answers each case's scripted answer, offline); default: scripted")
+    p.add_argument("--benign", help="benign cases, shared/eval/FORMAT.md (default: the shipped starter set)")
+    p.add_argument("--no-benign", action="store_true", help="skip the false-alarm measurement")
+    p.add_argument("--country", nargs="+", metavar="CC", help="only cases for these countries")
+    p.add_argument("--json", metavar="OUT", help="write the full report as JSON")
+    p.add_argument("--html", metavar="OUT", help="write the report as a self-contained HTML page")
+    p.add_argument("--grade", type=int, default=8, help="grade for cases that name none (default 8)")
+    p.add_argument("--stream", action="store_true", help="ask the proxy for streamed answers")
+    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--policy", default="default", help="the action policy the red-team schools use")
+    p.add_argument("--limit", type=int, help="only the first N attack and N benign cases (a quick look)")
+    p.add_argument("--workdir", default="redteam-run", help="where the run's databases and policies go")
+    p.add_argument("--curricula", help="curricula folder (default: the shipped one)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_redteam)
 
     p = sub.add_parser("schema", help="print the JSON Schemas of the YAML files, for editors")
     p.add_argument("which", nargs="?", choices=["country", "rules", "policies", "schools"])

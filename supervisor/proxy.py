@@ -183,6 +183,9 @@ class Proxy:
             await self._record(record, chat)
             log.warning("upstream_failed", request_id=request_id, school=school.id, error=str(exc))
             raise
+        if self.settings.benchmark_unsupervised:
+            return await self._unsupervised(record, chat, upstream_text, model, compiled, grade, school.mode,
+                                            started)
 
         checking = time.perf_counter()
         verdict = await self.supervisor.check(compiled, policy, response=upstream_text, messages=chat.messages,
@@ -234,6 +237,26 @@ class Proxy:
             headers[SIGNATURE_HEADER] = sign_response(self.signer, text=text, decision=decision,
                                                       curriculum=curriculum, request_id=request_id)
         return headers
+
+    async def _unsupervised(self, record: ExchangeRecord, chat: ChatRequest, text: str, model: str, compiled,
+                            grade: int, mode: str, started: float) -> ExchangeResult:
+        """Benchmark/audit use only (Settings.benchmark_unsupervised): deliver the upstream's answer unchecked.
+        Recorded as status "unsupervised" with no decision, so it can never be mistaken for a passed answer; the
+        response is still signed (as decision "unsupervised"), so the proxy's own costs stay in the comparison,
+        but it carries no AI-disclosure header, which would claim a supervision that did not happen."""
+        verdict = Verdict("unsupervised", (), {}, compiled.curriculum.label, record.lang or "", grade, mode)
+        record.model, record.status = model, "unsupervised"
+        record.original_text = record.delivered_text = text
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        await self._record(record, chat)
+        log.info("unsupervised", request_id=record.request_id, school=record.school_id,
+                 note="benchmark_unsupervised is on: this answer was not checked")
+        headers = {}
+        if self.signer is not None:
+            headers[SIGNATURE_HEADER] = sign_response(self.signer, text=text, decision="unsupervised",
+                                                      curriculum=compiled.curriculum.label,
+                                                      request_id=record.request_id)
+        return ExchangeResult(record.request_id, Outcome("unsupervised", text, verdict, verdict), model, 0.0, headers)
 
     def stream_disclosure(self, school: School, model: str) -> dict[str, str]:
         """A stream's AI disclosure header, sent before its decision is known (the final one is in its last

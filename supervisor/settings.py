@@ -64,6 +64,10 @@ class Settings:
     alert_from: str = "edu-supervisor@localhost"
     alert_attempts: int = 5
     alert_backoff: float = 1.0
+    # BENCHMARK / AUDIT USE ONLY, never for students: forward answers unchecked, to measure what the proxy
+    # costs without the supervisor. Each such exchange is recorded as status "unsupervised" with no decision
+    # (never as passed) and answered with `X-Supervisor-Decision: unsupervised`.
+    benchmark_unsupervised: bool = False
 
     def upstream_for(self, name: str) -> UpstreamConfig:
         return self.upstreams.get(name, self.upstream)
@@ -79,6 +83,17 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
 
 
 _ENV = {
@@ -98,6 +113,7 @@ _ENV = {
     "SUPERVISOR_PUBLIC_URL": ("public_url", str), "SUPERVISOR_SMTP_URL": ("smtp_url", str),
     "SUPERVISOR_ALERT_FROM": ("alert_from", str), "SUPERVISOR_ALERT_ATTEMPTS": ("alert_attempts", int),
     "SUPERVISOR_ALERT_BACKOFF": ("alert_backoff", float),
+    "SUPERVISOR_BENCHMARK_UNSUPERVISED": ("benchmark_unsupervised", boolean),
 }
 _UPSTREAM_ENV = {
     "SUPERVISOR_UPSTREAM_MODEL": ("model", str), "SUPERVISOR_UPSTREAM_API_BASE": ("api_base", str),

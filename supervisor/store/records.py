@@ -19,7 +19,7 @@ class ExchangeRecord:
     lang: str | None
     mode: str
     stream: bool
-    status: str                # ok | upstream_error | client_disconnected | error
+    status: str                # ok | upstream_error | client_disconnected | error | unsupervised (benchmarks)
     decision: str | None       # pass | flag | rewrite | block; None when nothing was judged
     rules: list[str] = field(default_factory=list)
     findings: list[dict] = field(default_factory=list)
