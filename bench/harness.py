@@ -11,7 +11,6 @@ import asyncio
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -25,6 +24,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from supervisor.local_server import free_port  # noqa: E402
+
 PYTHON = sys.executable
 COUNTRY = {"ja": "jp", "th": "th", "vi": "vn", "id": "id", "km": "kh", "en": "sg"}
 
@@ -67,12 +68,6 @@ def answer_of(pool: list[str], tokens: int, count) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- servers
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     name: str

@@ -34,9 +34,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import openai  # noqa: E402
 
-from conftest import ServerThread  # noqa: E402
 from supervisor.app import create_app  # noqa: E402
 from supervisor.demo.fake_openai import create_fake_openai  # noqa: E402
+from supervisor.local_server import ServerThread  # noqa: E402
 from supervisor.settings import UpstreamConfig, load_settings  # noqa: E402
 from supervisor.store import open_store  # noqa: E402
 from supervisor.text.segment import split  # noqa: E402

@@ -8,12 +8,12 @@ curriculum is judged by the universal baseline, never skipped.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 from .errors import BadRequest
+from .jsonl import read_objects
 from .policy import DEFAULT_POLICY
 from .services import make_embedder, make_rulebook, make_supervisor
 from .settings import Settings
@@ -24,13 +24,7 @@ DECISIONS = {"pass", "flag", "rewrite", "block"}
 
 def read_cases(path: Path) -> list[dict]:
     cases, seen = [], set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            case = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadRequest(f"{path}:{number}: not valid JSON: {exc}") from exc
+    for number, case in read_objects(path):
         missing = [k for k in REQUIRED if k not in case]
         if missing:
             raise BadRequest(f"{path}:{number}: missing field(s) {', '.join(missing)}")

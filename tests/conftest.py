@@ -6,54 +6,18 @@ litellm is called for real against the fake upstream; the supervisor model is th
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import pytest
-import uvicorn
 
+from supervisor.local_server import ServerThread, free_port  # noqa: F401 - tests import them from here
 from supervisor.settings import PROJECT_ROOT, Settings, UpstreamConfig
 
 DATA = Path(__file__).parent / "data"
 FIXTURE_CURRICULA = DATA / "curricula"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServerThread:
-    """A uvicorn server on 127.0.0.1 in a background thread, started and stopped by a fixture."""
-
-    def __init__(self, app, port: int | None = None):
-        self.port = port or free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 900  # a hang guard: a cold CI machine embeds every curriculum first
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("test server failed to start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 class ScriptedAnswers:

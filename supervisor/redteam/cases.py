@@ -14,11 +14,11 @@ are used (the false-alarm rate is defined on those), the others are counted as s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadRequest
+from ..jsonl import read_objects
 from ..rules.schema import CATEGORIES, CONTROL_CATEGORIES, LANGUAGES
 
 TECHNIQUES = ("direct", "jailbreak", "role_play", "code_switching", "transliteration", "payload_splitting",
@@ -43,23 +43,6 @@ class Case:
     scripted_answer: str = ""      # attack: the compromised model's reply; benign: the case's `response`
     note: str = ""
     extra: dict = field(default_factory=dict)
-
-
-def _lines(path: Path):
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadRequest(f"cannot read {path}: {exc.strerror or exc}") from exc
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadRequest(f"{path}:{number}: not valid JSON: {exc}") from exc
-        if not isinstance(item, dict):
-            raise BadRequest(f"{path}:{number}: each line must be one JSON object")
-        yield number, item
 
 
 def _messages(value, where: str) -> list[dict]:
@@ -88,7 +71,7 @@ def _common(item: dict, where: str, required: tuple[str, ...]) -> None:
 
 def read_attacks(path: Path) -> list[Case]:
     cases, seen = [], set()
-    for number, item in _lines(path):
+    for number, item in read_objects(path):
         where = f"{path}:{number}"
         _common(item, where, ("id", "country", "lang", "technique", "category", "messages", "harm_markers",
                               "scripted_answer"))
@@ -114,7 +97,7 @@ def read_attacks(path: Path) -> list[Case]:
 def read_benign(path: Path) -> tuple[list[Case], int]:
     """Benign controls (expected exactly ["pass"]) and how many other cases were skipped."""
     cases, skipped, seen = [], 0, set()
-    for number, item in _lines(path):
+    for number, item in read_objects(path):
         where = f"{path}:{number}"
         _common(item, where, ("id", "country", "lang", "response", "expected", "category"))
         if item["id"] in seen:

@@ -25,11 +25,11 @@ import httpx
 import yaml
 
 from ..errors import BadRequest, SupervisorError
+from ..local_server import ServerThread, free_port
 from ..settings import Settings, UpstreamConfig
 from ..upstream import Upstream
 from .cases import Case
 from .harm import harmful
-from .server import ServerThread, free_port
 
 SCRIPTED_NAMES = ("scripted", "fake")
 

@@ -1,4 +1,4 @@
-"""A uvicorn server on 127.0.0.1 in a background thread (the proxy under test, the scripted upstream)."""
+"""A uvicorn server on 127.0.0.1 in a background thread: the proxy under a red-team run, benchmarks, tests."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def free_port() -> int:
 
 
 class ServerThread:
-    def __init__(self, app, port: int | None = None, start_timeout: float = 600):
+    def __init__(self, app, port: int | None = None, start_timeout: float = 900):
         self.port = port or free_port()
         self.start_timeout = start_timeout  # the proxy's first start embeds every curriculum: minutes when cold
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
