@@ -9,6 +9,10 @@ import pytest
 from conftest import ServerThread, free_port
 from supervisor.settings import Settings
 
+# On a cold machine (CI) the first start embeds every shipped curriculum's examples (about 14,000) before it
+# serves: minutes, not a hang. This is a hang guard, not a timing assertion.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, cache_dir):

