@@ -14,6 +14,7 @@ import hmac
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import structlog
 
@@ -21,11 +22,11 @@ from .enforce import Outcome, enforce
 from .errors import UpstreamError
 from .gate import check_gates
 from .hold import hold_from_start
-from .policy import Policies, School
+from .policy import Policies, Policy, School
 from .privacy.redact import Redactor
 from .privacy.storage import stored_form
 from .provenance import DISCLOSURE_HEADER, SIGNATURE_HEADER, disclosure, sign_response, with_ai_label
-from .rules.rulebook import RulebookHolder
+from .rules.rulebook import Compiled, RulebookHolder
 from .settings import Settings
 from .signing import Signer
 from .store.records import ExchangeRecord
@@ -71,6 +72,17 @@ class ExchangeResult:
     model: str
     supervision_ms: float
     provenance: dict[str, str] = field(default_factory=dict)   # AI disclosure and signature headers
+
+
+class _Begun(NamedTuple):
+    started: float
+    grade: int
+    compiled: Compiled
+    policy: Policy
+    upstream: Upstream
+    user: str | None
+    outbound: list[dict]
+    record: ExchangeRecord
 
 
 class Proxy:
@@ -127,6 +139,18 @@ class Proxy:
         grade = school.grade_for(chat.grade if chat.grade is not None else key_grade)
         return grade, self.rulebooks.current.for_country(school.country)
 
+    def _begin(self, request_id: str, school: School, key_grade: int | None, chat: ChatRequest) -> _Begun:
+        """What every exchange, streamed or not, starts from: the clock, the grade and curriculum it is judged
+        by, the policy, the upstream, the student's pseudonym, the redacted messages, and its record."""
+        started = time.perf_counter()
+        grade, compiled = self._context(school, key_grade, chat)
+        policy = self.policies.policy_for(school)
+        upstream = self.upstream_for(school)
+        user = self.pseudonym(school, chat.user)
+        outbound = self.outbound(school, chat)
+        record = self._base_record(request_id, school, chat, grade, upstream.config.model, compiled.curriculum.label)
+        return _Begun(started, grade, compiled, policy, upstream, user, outbound, record)
+
     def _base_record(self, request_id: str, school: School, chat: ChatRequest, grade: int, model: str,
                      curriculum: str) -> ExchangeRecord:
         return ExchangeRecord(request_id=request_id, school_id=school.id,
@@ -164,13 +188,8 @@ class Proxy:
         """Run one exchange. `upstream_text` is given when the caller already collected a streamed answer."""
         if upstream_text is None and (refused := await self.gated(request_id, school, key_grade, chat)):
             return refused
-        started = time.perf_counter()
-        grade, compiled = self._context(school, key_grade, chat)
-        policy = self.policies.policy_for(school)
-        upstream = self.upstream_for(school)
-        user = self.pseudonym(school, chat.user)
-        outbound = self.outbound(school, chat)
-        record = self._base_record(request_id, school, chat, grade, upstream.config.model, compiled.curriculum.label)
+        started, grade, compiled, policy, upstream, user, outbound, record = self._begin(request_id, school,
+                                                                                         key_grade, chat)
         try:
             if upstream_text is None:
                 completion = await upstream.complete(chat.params, outbound, user)
@@ -266,13 +285,8 @@ class Proxy:
     def open_stream(self, request_id: str, school: School, key_grade: int | None,
                     chat: ChatRequest) -> StreamSession:
         """Start a streamed exchange: sentence-window release (stream.py). The caller reads its events."""
-        started = time.perf_counter()
-        grade, compiled = self._context(school, key_grade, chat)
-        policy = self.policies.policy_for(school)
-        upstream = self.upstream_for(school)
-        user = self.pseudonym(school, chat.user)
-        outbound = self.outbound(school, chat)
-        record = self._base_record(request_id, school, chat, grade, upstream.config.model, compiled.curriculum.label)
+        started, grade, compiled, policy, upstream, user, outbound, record = self._begin(request_id, school,
+                                                                                         key_grade, chat)
 
         async def judge(text: str):
             return await self.supervisor.check(compiled, policy, response=text, messages=chat.messages,

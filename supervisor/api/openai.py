@@ -22,7 +22,7 @@ from ..stream import Failed
 from ..text.segment import split
 from ..verdict import Verdict
 from .errors import error_response
-from .sse import FINISH_BY_DECISION, SupervisedStream, sse_events
+from .sse import FINISH_BY_DECISION, SupervisedStream, chunk_writer, sse_events
 
 ROLES = {"system", "user", "assistant", "tool", "developer"}
 
@@ -183,12 +183,7 @@ async def chat_completions(request: Request):
 
 async def _sse(result: ExchangeResult):
     """A stream whose whole answer is known at once (the gates' refusals)."""
-    cid, created = f"chatcmpl-{result.request_id}", int(time.time())
-
-    def event(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
-        payload = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": result.model,
-                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **(extra or {})}
-        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+    event = chunk_writer(result.request_id, result.model)
 
     yield event({"role": "assistant", "content": ""})
     text = result.outcome.text

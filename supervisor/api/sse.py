@@ -34,13 +34,20 @@ def supervisor_block(decision: str, rules: list[str], curriculum: str, request_i
     return {"decision": decision, "rules": rules, "curriculum": curriculum, "request_id": request_id, **extra}
 
 
-async def sse_events(session: StreamSession, first: Chunk | Closed | Failed, request_id: str) -> AsyncIterator[str]:
+def chunk_writer(request_id: str, model: str):
+    """`event(delta, finish, extra)` → one `data:` line of a chat.completion.chunk for this response."""
     cid, created = f"chatcmpl-{request_id}", int(time.time())
 
     def event(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
-        payload = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": session.model,
+        payload = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **(extra or {})}
         return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+    return event
+
+
+async def sse_events(session: StreamSession, first: Chunk | Closed | Failed, request_id: str) -> AsyncIterator[str]:
+    event = chunk_writer(request_id, session.model)
 
     yield event({"role": "assistant", "content": ""})
     async for item in session.events(first):
