@@ -73,11 +73,12 @@ class SemanticIndex:
             by_category.setdefault(rule.category, []).extend(
                 t for items in rule.no_match_examples.values() for t in items)
         lessons = {t for items in curriculum.lessons.values() for t in items}
+        questions = {t for items in curriculum.questions.values() for t in items}
         self.rules: dict[str, RuleIndex] = {}
         for rule in semantic:
             matches = [t for items in rule.match_examples.values() for t in items]
-            # a user-target rule reads students' messages: lesson sentences are no background for those
-            background = lessons if rule.target == "response" else set()
+            # an answer is judged against good lessons, a student's message against ordinary questions
+            background = lessons if rule.target == "response" else questions
             near = (set(by_category.get(rule.category, ())) | background) - set(matches)
             self.rules[rule.id] = RuleIndex(columns(matches), columns(sorted(near)), tuple(matches))
         self.texts = texts

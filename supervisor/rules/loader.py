@@ -26,6 +26,9 @@ BASELINE_DIR = "_baseline"
 BASELINE_FILE = "baseline.yaml"
 COUNTRY_FILE = "country.yaml"
 LESSONS_FILE = "lessons.yaml"
+# lessons: what good answers say (background for rules on the AI's answer); questions: what students ordinarily
+# ask (background for rules that read the student's message, such as crisis disclosures)
+BACKGROUNDS = ("lessons", "questions")
 
 _COUNTRY_VALIDATOR = jsonschema.Draft202012Validator(schema.COUNTRY_FILE)
 _RULES_VALIDATOR = jsonschema.Draft202012Validator(schema.RULES_FILE)
@@ -124,7 +127,9 @@ def _rule_files(folder: Path, main_file: str) -> list[Path]:
     return sorted(p for p in folder.glob("*.yaml") if p.name not in (main_file, LESSONS_FILE))
 
 
-def _load_lessons(folder: Path, problems: list[Problem], files: _FileSet, root: Path) -> dict[str, list[str]]:
+def _load_lessons(folder: Path, problems: list[Problem], files: _FileSet,
+                  root: Path) -> dict[str, dict[str, list[str]]]:
+    """The folder's background sentences: {"lessons": {lang: [...]}, "questions": {lang: [...]}}."""
     path = folder / LESSONS_FILE
     if not path.is_file():
         return {}
@@ -136,7 +141,9 @@ def _load_lessons(folder: Path, problems: list[Problem], files: _FileSet, root: 
         return {}
     found = _schema_problems(path, data, _LESSONS_VALIDATOR)
     problems.extend(found)
-    return {} if found else {lang: list(items) for lang, items in data["lessons"].items()}
+    if found:
+        return {}
+    return {key: {lang: list(items) for lang, items in (data.get(key) or {}).items()} for key in BACKGROUNDS}
 
 
 def _load_rules(folder: Path, main_file: str, origin: str, problems: list[Problem], files: _FileSet,
@@ -249,8 +256,7 @@ def load_curricula(root: Path, countries: Iterable[str] | None = None) -> dict[s
                                         f"rule {rule.id}: overrides {rule.overrides!r}, which is not a baseline rule"))
         replaced = {r.overrides for r in rules if r.overrides}
         inherited = [r for r in base_rules if r.id not in disabled and r.id not in replaced]
-        merged_lessons = {lang: base_lessons.get(lang, []) + lessons.get(lang, [])
-                          for lang in set(base_lessons) | set(lessons)}
+        merged_lessons = {key: _merge_lists(base_lessons.get(key, {}), lessons.get(key, {})) for key in BACKGROUNDS}
         result[data["country"]] = _assemble(data["country"], data, inherited + rules, docs, files,
                                             disabled, (base_data, base_files), merged_lessons)
     if problems:
@@ -277,9 +283,13 @@ def _check_sources(rules: list[Rule], docs: dict[str, Document], problems: list[
                                     f"`documents` (known: {', '.join(sorted(docs)) or 'none'})"))
 
 
+def _merge_lists(base: dict[str, list[str]], own: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {lang: base.get(lang, []) + own.get(lang, []) for lang in set(base) | set(own)}
+
+
 def _assemble(country: str, data: dict, rules: list[Rule], docs: dict[str, Document], files: _FileSet,
               disabled: dict[str, str], base: tuple[dict, _FileSet] | None,
-              lessons: dict[str, list[str]]) -> Curriculum:
+              background: dict[str, dict[str, list[str]]]) -> Curriculum:
     digest = files.digest.copy()
     all_files = list(files.paths)
     base_msgs: dict = {}
@@ -310,5 +320,6 @@ def _assemble(country: str, data: dict, rules: list[Rule], docs: dict[str, Docum
         version=digest.hexdigest()[:12],
         files=tuple(all_files),
         disabled=MappingProxyType(disabled),
-        lessons=_texts(lessons),
+        lessons=_texts(background.get("lessons", {})),
+        questions=_texts(background.get("questions", {})),
     )

@@ -97,6 +97,7 @@ class Curriculum:
     files: tuple[str, ...] = field(default=())
     disabled: Mapping[str, str] = field(default_factory=_empty)
     lessons: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
+    questions: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
 
     @property
     def label(self) -> str:

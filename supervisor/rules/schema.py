@@ -187,10 +187,13 @@ RULES_FILE = file_schema("Curriculum rules file (curricula/<cc>/*.yaml)", ["rule
 
 
 LESSONS_FILE = file_schema(
-    "Everyday lesson sentences (curricula/<cc>/lessons.yaml)", ["lessons"], {"lessons": _TEXTS_PER_LANGUAGE},
-    description="Sentences from ordinary good lessons, per language, that no rule may match. Every semantic "
-                "rule must be closer to its own must-match examples than to these, which calibrates each "
-                "language's background similarity (in some languages any two sentences look alike).")
+    "Everyday lesson sentences (curricula/<cc>/lessons.yaml)", ["lessons"],
+    {"lessons": _TEXTS_PER_LANGUAGE, "questions": _TEXTS_PER_LANGUAGE},
+    description="Sentences from ordinary good lessons (`lessons`) and ordinary students' questions "
+                "(`questions`), per language, that no rule may match. A rule on the AI's answer must be closer "
+                "to its own must-match examples than to the lessons, a rule on the student's message closer "
+                "than to the questions; this calibrates each language's background similarity (in some "
+                "languages any two sentences look alike).")
 
 
 def export() -> dict[str, Any]:
