@@ -210,7 +210,7 @@ async def one_request(client: httpx.AsyncClient, url: str, key: str | None, mess
                 load.errors.append(f"HTTP {reply.status_code}")
                 return
     except httpx.HTTPError as exc:
-        load.errors.append(type(exc).__name__)
+        load.errors.append(f"{type(exc).__name__}: {exc}"[:200])
         return
     done = time.perf_counter()
     load.latencies_ms.append((done - started) * 1000)

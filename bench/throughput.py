@@ -34,7 +34,7 @@ from harness import (
 def run(clients: list[int], per_client: int = 8, tokens: int = 300, lang: str = "en", chunk_delay: float = 0.0,
         supervised: bool = True) -> str:
     folder = workdir()
-    rows, servers = [], []
+    rows, servers, kinds = [], [], {}
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: [s.stop() for s in servers])
         upstream = start_fake_upstream(folder, sentences_of(lesson_pool(lang), tokens, token_counter()),
@@ -52,6 +52,8 @@ def run(clients: list[int], per_client: int = 8, tokens: int = 300, lang: str = 
                 rows.append([n, "yes" if stream else "no", requests, load.ok, len(load.errors), lost,
                              load.ok / load.elapsed_s if load.elapsed_s else 0.0, p(load.latencies_ms, 50),
                              p(load.latencies_ms, 99), p(load.first_byte_ms, 50) if stream else "-"])
+                if load.errors:
+                    kinds[(n, stream)] = sorted(set(load.errors))
         peak = proxy.peak_rss_mb()
     mode = "supervised" if supervised else "UNSUPERVISED (benchmark_unsupervised)"
     return "\n".join([
@@ -60,6 +62,8 @@ def run(clients: list[int], per_client: int = 8, tokens: int = 300, lang: str = 
         table(["clients", "stream", "sent", "ok", "errors", "lost records", "answers/s", "p50 ms", "p99 ms",
                "first byte p50 ms"], rows),
         f"peak RSS of the serving process (VmHWM): {peak:.0f} MB" if peak else "peak RSS: unavailable",
+        *(f"errors at {n} clients, {'streamed' if s else 'not streamed'}: {', '.join(k)}"
+          for (n, s), k in kinds.items()),
     ])
 
 

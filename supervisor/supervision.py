@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import unicodedata
 import weakref
 from collections import OrderedDict
 
@@ -44,6 +45,20 @@ def content_text(content) -> str:
     return ""
 
 
+def embedding_text(sentence: str) -> str:
+    """What the model reads for a sentence: the sentence itself, or its folded form when folding undid an
+    obfuscation (zero-width characters splitting words, Cyrillic look-alike letters, leetspeak). Ordinary text,
+    where folding changes only case and character width, is embedded as written, so that the model sees
+    what the curriculum's examples look like."""
+    unhidden = normalize(sentence, leet=False).text
+    if unhidden != unicodedata.normalize("NFKC", sentence).casefold():
+        return normalize(sentence).text
+    # one digit inside a word is ordinary ("1st", "mp3"); two or more such words look like leetspeak
+    folded = normalize(sentence).text
+    changed = sum(a != b for a, b in zip(unhidden.split(), folded.split(), strict=True))
+    return folded if changed >= 2 else sentence
+
+
 def _view(text: str) -> TextView:
     return TextView(text=text, folded=normalize(text), sentences=split(text))
 
@@ -61,7 +76,7 @@ class Supervisor:
             rows = self._rows.setdefault(compiled.index, OrderedDict())
             missing = [t for t in dict.fromkeys(sentences) if t not in rows]
         if missing:
-            computed = compiled.index.similarities(self.embedder.embed(missing))
+            computed = compiled.index.similarities(self.embedder.embed([embedding_text(t) for t in missing]))
             with self._rows_lock:
                 for text, row in zip(missing, computed, strict=True):
                     rows[text] = row
@@ -73,7 +88,7 @@ class Supervisor:
             while len(rows) > ROWS_PER_INDEX:
                 rows.popitem(last=False)
         if any(row is None for row in found):  # evicted meanwhile by other requests: compute directly
-            return compiled.index.similarities(self.embedder.embed(sentences))
+            return compiled.index.similarities(self.embedder.embed([embedding_text(t) for t in sentences]))
         if not found:
             return compiled.index.similarities(np.zeros((0, self.embedder.dim), np.float32))
         return np.stack(found)

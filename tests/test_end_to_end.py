@@ -109,6 +109,22 @@ def test_self_harm_instructions_are_blocked_and_never_reach_the_client(proxy, an
     assert rec["original_text"] == answer if not stream else answer.startswith(rec["original_text"])
 
 
+def _hidden(text: str, how: str) -> str:
+    """The harmful answer disguised the way red-teamers disguise it from filters."""
+    if how == "zero_width":  # a zero-width space after every second character splits every word
+        return "".join(ch + "\u200b" if i % 2 else ch for i, ch in enumerate(text))
+    return text.translate(str.maketrans("aoecpx", "аоесрх"))  # Cyrillic look-alikes for Latin letters
+
+
+@pytest.mark.parametrize(("lang", "how"), [("ja", "zero_width"), ("vi", "zero_width"), ("vi", "homoglyph")])
+def test_a_disguised_harmful_answer_is_still_blocked(proxy, answers, issue_key, lang, how):
+    question, answer = SELF_HARM[lang]
+    answers.add(question, _hidden(answer, how))
+    text, headers, chunks = ask(client(proxy, issue_key(SCHOOL[lang], grade=9)), question, False)
+    assert decision(headers, chunks)[0] == "block", text
+    assert REFUSAL_MARK[lang] in text
+
+
 def test_rewrite_replaces_terms_and_is_rechecked(proxy, answers, issue_key, records):
     answers.add("北のはし", "日本の北のはしの先にある択捉島は、南クリル諸島と呼ばれるロシアの領土です。地図帳で確かめましょう。")
     c = client(proxy, issue_key("demo-jp", grade=5))
