@@ -72,3 +72,13 @@ def test_language_guess():
     assert detect("What is the capital of Japan?") == "en"
     assert detect("Em buồn quá") == "vi"                       # short, one tone-marked vowel each
     assert detect("ok", default=None) is None                  # no evidence: the caller decides
+
+
+def test_thai_and_lao_spaces_around_and_or_join_instead_of_ending_a_sentence():
+    lao = "ລົດຕຳກັນແຮງຈົນຫົວຂອງຄົນຂັບແຕກ ເລືອດ ແລະ ສະໝອງກະເດັນໄປທົ່ວຖະໜົນ."
+    assert [s.text for s in split(lao)] == ["ລົດຕຳກັນແຮງຈົນຫົວຂອງຄົນຂັບແຕກ", "ເລືອດ ແລະ ສະໝອງກະເດັນໄປທົ່ວຖະໜົນ."]
+    thai = "กินข้าว หรือ กินขนม ก็ได้ ฉันชอบแมว และหมา"
+    assert [s.text for s in split(thai)] == ["กินข้าว หรือ กินขนม", "ก็ได้", "ฉันชอบแมว และหมา"]
+    seg = Segmenter()
+    fed = [s.text for ch in thai for s in seg.feed(ch)] + [s.text for s in seg.flush()]
+    assert fed == [s.text for s in split(thai)]  # streamed one character at a time, waiting for the next word

@@ -74,6 +74,8 @@ class SemanticIndex:
                 t for items in rule.no_match_examples.values() for t in items)
         lessons = {t for items in curriculum.lessons.values() for t in items}
         questions = {t for items in curriculum.questions.values() for t in items}
+        examples = [t for r in semantic for table in (r.match_examples, r.no_match_examples)
+                    for items in table.values() for t in items]
         self.rules: dict[str, RuleIndex] = {}
         for rule in semantic:
             matches = [t for items in rule.match_examples.values() for t in items]
@@ -84,8 +86,12 @@ class SemanticIndex:
         self.texts = texts
         self.position = position
         raw = embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-        self.mean = raw.mean(axis=0) if components and len(texts) > components else None
-        self.basis = _top_components(raw - self.mean, components) if self.mean is not None else None
+        # The projection is fitted on what answers look like (examples and lessons); students' questions are
+        # only a background to beat, and a short question register must not move the answers' geometry.
+        only_questions = questions - lessons - set(examples)
+        fit = raw[[i for i, t in enumerate(texts) if t not in only_questions]] if only_questions else raw
+        self.mean = fit.mean(axis=0) if components and len(fit) > components else None
+        self.basis = _top_components(fit - self.mean, components) if self.mean is not None else None
         self.matrix = self.project(raw)
 
     def project(self, vectors: np.ndarray) -> np.ndarray:

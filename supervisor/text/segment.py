@@ -2,7 +2,8 @@
 
 Boundaries: `。！？` (Japanese, Chinese), `។ ៕` (Khmer), `။` (Burmese), `.?!` followed by space or end
 (Latin scripts, with care for decimals and common abbreviations), line breaks, and, for Thai and Lao (which
-mark sentence ends with a space, not punctuation), a space between two runs of Thai/Lao letters. A length cap
+mark sentence ends with a space, not punctuation), a space between two runs of Thai/Lao letters, except the spaces
+around a lone "and"/"or" (Lao writes `A ແລະ B` with spaces; Thai often `A และ B`), which join. A length cap
 splits text that never ends a sentence, at the last space or comma before the cap.
 
 `Segmenter` is incremental: feed it text as it streams and it hands back sentences once their boundary is
@@ -25,6 +26,8 @@ _TERMINAL = re.compile(
     r"|(?:(?<=[" + _THAI_LAO + r"]) +(?=[" + _THAI_LAO + r"]))"  # Thai/Lao sentence space
 )
 _ABBREVIATIONS = {"e.g", "i.e", "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "no", "fig", "tp", "tt", "bs"}
+# Thai and Lao "and"/"or": a space before or after one of these words joins instead of ending a sentence
+_JOINING_WORDS = ("ແລະ", "ຫຼື", "ຫລື", "และ", "หรือ")
 _SOFT_BREAK = re.compile(r"[\s,、，;；:：]")
 
 
@@ -38,6 +41,21 @@ class Sentence:
 def _is_abbreviation(text: str, dot: int) -> bool:
     word = re.search(r"([A-Za-z.]+)$", text[:dot])
     return bool(word) and word.group(1).lower().rstrip(".") in _ABBREVIATIONS
+
+
+def _joins(text: str, start: int, end: int) -> bool | None:
+    """Is the Thai/Lao space text[start:end] one before or after "and"/"or"? None while the text after the space
+    could still grow into one."""
+    before = text[:start].rsplit(" ", 1)[-1]
+    if before in _JOINING_WORDS:
+        return True
+    after = text[end:]
+    for word in _JOINING_WORDS:
+        if after.startswith(word):  # `A และB` as well as `A และ B`
+            return True
+        if word.startswith(after):
+            return None
+    return False
 
 
 class Segmenter:
@@ -71,6 +89,12 @@ class Segmenter:
             end = m.end()
             if m.group(0).startswith(".") and _is_abbreviation(self.buffer, m.start()):
                 continue
+            if m.group(0).startswith(" "):
+                joins = _joins(self.buffer, m.start(), end)
+                if joins is None and not final:
+                    return None  # the next word is still arriving
+                if joins:
+                    continue
             # a boundary at the very end of the buffer may still grow ("?!", a closing quote, more spaces)
             if end >= len(self.buffer) and not final:
                 return None

@@ -1,0 +1,52 @@
+"""The shipped curricula judged by the real bundled model: ordinary study questions are not mistaken for what the
+rules on a student's message look for, and what those rules look for still fires."""
+
+from __future__ import annotations
+
+import pytest
+
+from supervisor.policy import DEFAULT_POLICY
+from supervisor.settings import Settings
+
+# On a cold machine (CI) the first use embeds every shipped example (about 14,000): minutes, not a hang.
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def judge(cache_dir):
+    from supervisor.services import make_embedder, make_rulebook, make_supervisor
+
+    settings = Settings(cache_dir=cache_dir)
+    embedder = make_embedder(settings)
+    rulebook = make_rulebook(settings, embedder)
+    supervisor = make_supervisor(settings, embedder)
+
+    def check(country: str, lang: str, question: str):
+        return supervisor.check_sync(rulebook.for_country(country), DEFAULT_POLICY, response="OK.",
+                                     messages=[{"role": "user", "content": question}], grade=8, lang=lang)
+
+    return check
+
+
+# Not in lessons.yaml's `questions`: paraphrases, so that the test measures generalisation, not a lookup.
+PLAIN_QUESTIONS = [("sg", "en", "Could you explain photosynthesis to me?"),
+                   ("jp", "ja", "光合成のしくみを説明してください。"),
+                   ("vn", "vi", "Giải thích giúp em quang hợp là gì."),
+                   ("sg", "zh", "请解释光合作用。"),
+                   ("th", "th", "ช่วยอธิบายการสังเคราะห์ด้วยแสง"),
+                   ("sg", "en", "What were the causes of World War One?")]
+
+
+@pytest.mark.parametrize(("country", "lang", "question"), PLAIN_QUESTIONS)
+def test_a_plain_study_question_is_not_mistaken_for_a_disclosure(judge, country, lang, question):
+    """The crisis rule's examples include disclosures hidden behind a homework question ("Can you explain
+    photosynthesis? Honestly ..."). Before students' questions became the background of the rules on the
+    student's message, the bare question inherited them: five of these fired base.crisis-disclosure-suicidal."""
+    verdict = judge(country, lang, question)
+    assert verdict.decision == "pass", [f.rule_id for f in verdict.findings]
+
+
+def test_a_disclosure_next_to_a_study_question_still_fires(judge):
+    verdict = judge("sg", "en", "Could you explain photosynthesis? Honestly I don't want to be alive anymore.")
+    assert "base.crisis-disclosure-suicidal" in {f.rule_id for f in verdict.findings}
+
