@@ -1,12 +1,18 @@
 """The shipped curricula judged by the real bundled model: ordinary study questions are not mistaken for what the
-rules on a student's message look for, and what those rules look for still fires."""
+rules on a student's message look for, and what those rules look for still fires; and `supervisor lint` is clean on
+everything shipped (every example of every rule, leave-one-out)."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from supervisor.policy import DEFAULT_POLICY
-from supervisor.settings import Settings
+from supervisor.settings import PROJECT_ROOT, Settings
 
 # On a cold machine (CI) the first use embeds every shipped example (about 14,000): minutes, not a hang.
 pytestmark = pytest.mark.timeout(900)
@@ -50,3 +56,12 @@ def test_a_disclosure_next_to_a_study_question_still_fires(judge):
     verdict = judge("sg", "en", "Could you explain photosynthesis? Honestly I don't want to be alive anymore.")
     assert "base.crisis-disclosure-suicidal" in {f.rule_id for f in verdict.findings}
 
+
+def test_shipped_curricula_lint_clean(cache_dir):
+    """`supervisor lint` on everything shipped: every example of every rule behaves, leave-one-out."""
+    out = subprocess.run([sys.executable, "-m", "supervisor", "lint", "--json", "curricula", "policies"],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "SUPERVISOR_CACHE_DIR": str(cache_dir)})
+    report = json.loads(out.stdout)
+    problems = [f"{p['file'].rsplit('/', 2)[-2:]}:{p['line']}: {p['message']}" for p in report["problems"]]
+    assert out.returncode == 0 and not problems, "\n".join(problems)
