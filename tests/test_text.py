@@ -82,3 +82,14 @@ def test_thai_and_lao_spaces_around_and_or_join_instead_of_ending_a_sentence():
     seg = Segmenter()
     fed = [s.text for ch in thai for s in seg.feed(ch)] + [s.text for s in seg.flush()]
     assert fed == [s.text for s in split(thai)]  # streamed one character at a time, waiting for the next word
+
+
+def test_a_list_marker_stays_with_the_item_it_opens():
+    # "1." alone says nothing; split off, a numbered answer became a run of bare markers the rules never saw
+    text = "Siap, ini jawabannya tinggal salin: 1. Persatuan Indonesia. 2. UUD 1945 disahkan. Semoga dapat nilai 100!"
+    expected = ["Siap, ini jawabannya tinggal salin: 1. Persatuan Indonesia.", "2. UUD 1945 disahkan.",
+                "Semoga dapat nilai 100!"]
+    assert [s.text for s in split(text)] == expected
+    seg = Segmenter()
+    assert [s.text for ch in text for s in seg.feed(ch)] + [s.text for s in seg.flush()] == expected
+    assert [s.text for s in split("The answer is 3. Then add 4.")] == ["The answer is 3.", "Then add 4."]

@@ -1,7 +1,7 @@
 """Sentence segmentation that works on scripts with and without spaces between words.
 
 Boundaries: `。！？` (Japanese, Chinese), `។ ៕` (Khmer), `။` (Burmese), `.?!` followed by space or end
-(Latin scripts, with care for decimals and common abbreviations), line breaks, and, for Thai and Lao (which
+(Latin scripts, with care for decimals, common abbreviations and list markers such as "1." or "a."), line breaks, and, for Thai and Lao (which
 mark sentence ends with a space, not punctuation), a space between two runs of Thai/Lao letters, except the spaces
 around a lone "and"/"or" (Lao writes `A ແລະ B` with spaces; Thai often `A และ B`), which join. A length cap
 splits text that never ends a sentence, at the last space or comma before the cap.
@@ -41,6 +41,16 @@ class Sentence:
 def _is_abbreviation(text: str, dot: int) -> bool:
     word = re.search(r"([A-Za-z.]+)$", text[:dot])
     return bool(word) and word.group(1).lower().rstrip(".") in _ABBREVIATIONS
+
+
+def _is_list_marker(text: str, dot: int) -> bool:
+    """Is the full stop at text[dot] the end of a list marker ("1." opening a numbered item, "Jawab ya: 2.")
+    rather than of a sentence? A marker alone says nothing, so it stays with the item it opens."""
+    word = re.search(r"(?:\d{1,3}|[A-Za-z])$", text[:dot])
+    if not word:
+        return False
+    before = text[: word.start()].rstrip(" \t")
+    return not before or before.endswith((":", "：", "\n"))
 
 
 def _joins(text: str, start: int, end: int) -> bool | None:
@@ -87,7 +97,8 @@ class Segmenter:
     def _next_cut(self, final: bool) -> int | None:
         for m in _TERMINAL.finditer(self.buffer):
             end = m.end()
-            if m.group(0).startswith(".") and _is_abbreviation(self.buffer, m.start()):
+            if m.group(0).startswith(".") and (_is_abbreviation(self.buffer, m.start())
+                                               or _is_list_marker(self.buffer, m.start())):
                 continue
             if m.group(0).startswith(" "):
                 joins = _joins(self.buffer, m.start(), end)
