@@ -1,6 +1,6 @@
 """Throughput and tail latency of the supervising proxy at 1, 8 and 32 concurrent clients, streamed and not;
-errors and lost records (requests answered minus exchanges recorded in the proxy's database); the serving
-process's peak memory (VmHWM).
+errors and lost records (requests sent minus exchanges recorded in the proxy's database: a failed request is
+recorded too, with its error); the serving process's peak memory (VmHWM).
 
     .venv/bin/python bench/throughput.py [--clients 1 8 32] [--requests-per-client 8] [--tokens 300]
                                          [--lang en] [--chunk-delay 0] [--unsupervised]
@@ -48,7 +48,7 @@ def run(clients: list[int], per_client: int = 8, tokens: int = 300, lang: str = 
                 before = proxy.records()
                 requests = max(per_client * n, 4)
                 load = asyncio.run(run_load(proxy.url, proxy.key, n, requests, stream))
-                lost = load.ok - (proxy.records() - before)
+                lost = requests - (proxy.records() - before)
                 rows.append([n, "yes" if stream else "no", requests, load.ok, len(load.errors), lost,
                              load.ok / load.elapsed_s if load.elapsed_s else 0.0, p(load.latencies_ms, 50),
                              p(load.latencies_ms, 99), p(load.first_byte_ms, 50) if stream else "-"])

@@ -31,6 +31,7 @@ from .rules.rulebook import RulebookHolder
 from .services import make_embedder, make_rulebook, make_supervisor, open_signed_store
 from .settings import Settings
 from .store.bundle import keys_document
+from .upstream import stop_litellm_background
 
 KEYS_PATH = "/.well-known/supervisor-keys.json"
 
@@ -100,6 +101,7 @@ def create_app(settings: Settings) -> Starlette:
                 watcher.cancel()
             sealer.cancel()
             await state.alerts.aclose()
+            await stop_litellm_background()
             try:
                 await asyncio.to_thread(state.store.checkpoint)     # sign the tail before going away
             except Exception as exc:  # noqa: BLE001 - the next start's checkpoint covers it

