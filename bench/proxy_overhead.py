@@ -5,8 +5,13 @@
 
 Requests are sequential and interleaved across the targets (one to each in turn), so a change in the
 machine's load during the run affects every target alike. Every answer is new text (see fake_upstream.py).
-LiteLLM's proxy needs its optional dependencies: `pip install -e '.[bench]'`, or point LITELLM_PROXY_BIN at a
-`litellm` executable from another environment; without them its row says so.
+LiteLLM's proxy needs its optional dependencies. A separate environment keeps them from moving this one's
+litellm (the newest `litellm[proxy]` that resolves can be older than the litellm installed here):
+
+    python3 -m venv /tmp/llp && /tmp/llp/bin/pip install 'litellm[proxy]'
+    LITELLM_PROXY_BIN=/tmp/llp/bin/litellm .venv/bin/python bench/run_all.py
+
+(`pip install -e '.[bench]'` into this environment works too.) Without either, its row says so.
 """
 
 from __future__ import annotations
