@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -42,8 +43,6 @@ async def stop_litellm_background() -> None:
     process on the first loop that calls it; a loop that closes with it still pending prints "Task was destroyed
     but it is pending!" (and the next loop's start "cannot reuse already awaited coroutine"), so a proxy or a
     red-team run stops it before its loop ends."""
-    import sys
-
     if "litellm" not in sys.modules:
         return
     try:

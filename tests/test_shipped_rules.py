@@ -63,5 +63,5 @@ def test_shipped_curricula_lint_clean(cache_dir):
                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
                          env={**os.environ, "SUPERVISOR_CACHE_DIR": str(cache_dir)})
     report = json.loads(out.stdout)
-    problems = [f"{p['file'].rsplit('/', 2)[-2:]}:{p['line']}: {p['message']}" for p in report["problems"]]
+    problems = [f"{'/'.join(p['file'].rsplit('/', 2)[-2:])}:{p['line']}: {p['message']}" for p in report["problems"]]
     assert out.returncode == 0 and not problems, "\n".join(problems)

@@ -1,10 +1,11 @@
 """Sentence segmentation that works on scripts with and without spaces between words.
 
 Boundaries: `。！？` (Japanese, Chinese), `។ ៕` (Khmer), `။` (Burmese), `.?!` followed by space or end
-(Latin scripts, with care for decimals, common abbreviations and list markers such as "1." or "a."), line breaks, and, for Thai and Lao (which
-mark sentence ends with a space, not punctuation), a space between two runs of Thai/Lao letters, except the spaces
-around a lone "and"/"or" (Lao writes `A ແລະ B` with spaces; Thai often `A และ B`), which join. A length cap
-splits text that never ends a sentence, at the last space or comma before the cap.
+(Latin scripts, with care for decimals, common abbreviations and list markers such as "1." or "a."), line
+breaks, and, for Thai and Lao (which mark sentence ends with a space, not punctuation), a space between two runs
+of Thai/Lao letters, except the spaces around a lone "and"/"or" (Lao writes `A ແລະ B` with spaces; Thai often
+`A และ B`), which join. A length cap splits text that never ends a sentence, at the last space or comma before
+the cap.
 
 `Segmenter` is incremental: feed it text as it streams and it hands back sentences once their boundary is
 certain, which is what sentence-by-sentence release needs; `split()` is the one-shot form.
