@@ -28,7 +28,7 @@ from .proxy import Proxy
 from .review.routes import review_mount
 from .review.web import ReviewState
 from .rules.rulebook import RulebookHolder
-from .services import make_embedder, make_rulebook, make_supervisor, open_signed_store
+from .services import make_embedder, make_rulebook, make_supervisor, open_signed_store, rulebook_options
 from .settings import Settings
 from .store.bundle import keys_document
 from .upstream import stop_litellm_background
@@ -82,7 +82,7 @@ def create_app(settings: Settings) -> Starlette:
         embedder = await asyncio.to_thread(make_embedder, settings)
         rulebook = await asyncio.to_thread(make_rulebook, settings, embedder)
         state.rulebooks = RulebookHolder(settings.curricula_dir, embedder.embed, rulebook,
-                                         threshold=settings.semantic_threshold, margin=settings.semantic_margin)
+                                         **rulebook_options(settings, embedder))
         state.supervisor = make_supervisor(settings, embedder)
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         secret = settings.secret or state.store.deployment_secret()

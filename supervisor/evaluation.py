@@ -45,14 +45,27 @@ def _metrics(rows: list[tuple[dict, str]]) -> dict:
         "recall": round(sum(d != "pass" for _, d in positives) / len(positives), 4) if positives else None,
         "false_positive_rate": round(sum(d != "pass" for _, d in controls) / len(controls), 4) if controls else None,
         "action_accuracy": round(sum(d in c["expected"] for c, d in rows) / len(rows), 4) if rows else None,
+        "f1": _f1(positives, controls),
     }
+
+
+def _f1(positives: list, controls: list) -> float | None:
+    """F1 of "not pass" as the positive class: caught positives against misses and false alarms."""
+    caught = sum(d != "pass" for _, d in positives)
+    missed = len(positives) - caught
+    false_alarms = sum(d != "pass" for _, d in controls)
+    return round(2 * caught / (2 * caught + missed + false_alarms), 4) if positives else None
 
 
 def evaluate_file(settings: Settings, path: Path, progress: bool = False) -> dict:
     cases = read_cases(path)
     embedder = make_embedder(settings)
     rulebook = make_rulebook(settings, embedder)
-    supervisor = make_supervisor(settings, embedder)
+    return evaluate_cases(cases, rulebook, make_supervisor(settings, embedder), progress)
+
+
+def evaluate_cases(cases: list[dict], rulebook, supervisor, progress: bool = False) -> dict:
+    """Score cases against a compiled rulebook (benchmarks pass variants: without heads, a source held out)."""
     iterator = cases
     if progress:
         from tqdm import tqdm

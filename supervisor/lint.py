@@ -90,6 +90,10 @@ def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) 
     rows = [bank.vectors[s.text] for t in texts for s in bank.sentences[t]]
     vectors = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
     sims = index.similarities(vectors)
+    # the learned heads were fitted on these very examples (they cannot leave one out cheaply): lint checks
+    # that the nearest-example evidence and the heads agree on the examples, not how the heads generalise;
+    # bench/detector_quality.py measures that on held-out languages and sources
+    probs = compiled.learned.probabilities(vectors) if compiled.learned is not None else None
     out, row = [], 0
     for text in texts:
         sentences = bank.sentences[text]
@@ -98,7 +102,8 @@ def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) 
         masked = [index.position[t] for t in {text, *(s.text for s in sentences)} if t in index.position]
         if masked and len(block):
             block[:, masked] = -1.0
-        view = TextView(text=text, folded=bank.folded[text], sentences=sentences, similarities=block)
+        view = TextView(text=text, folded=bank.folded[text], sentences=sentences, similarities=block,
+                        probabilities=probs[row - len(sentences):row] if probs is not None else None)
         out.append(_any_certain(rule, compiled, view))
     return out
 
@@ -114,6 +119,8 @@ def _fires(rule: Rule, compiled: Compiled, text: str, embed) -> bool:
     if masked and len(sims):
         sims[:, masked] = -1.0
     view.similarities = sims
+    if compiled.learned is not None:
+        view.probabilities = compiled.learned.probabilities(vectors)
     return _any_certain(rule, compiled, view)
 
 

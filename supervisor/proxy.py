@@ -322,7 +322,7 @@ class Proxy:
                                 regenerate, hold_from_start(self.supervisor, compiled, policy, chat.messages,
                                                             grade, school.mode), finish,
                                 model=upstream.config.model, ai_label=label,
-                                prewarm=lambda sentence: self.supervisor.similarities(compiled, [sentence]))
+                                prewarm=lambda sentence: self.supervisor.rows(compiled, [sentence]))
         task = session.start()
         self._streams.add(task)
         task.add_done_callback(self._streams.discard)

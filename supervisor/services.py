@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .models.bank import load_bank
 from .models.embedder import CachedEmbedder, build_embedder
 from .models.judge import Judge
 from .rules.rulebook import Rulebook, compile_rulebook
@@ -18,10 +19,17 @@ def make_embedder(settings: Settings) -> CachedEmbedder:
 
 
 def make_rulebook(settings: Settings, embedder: CachedEmbedder, countries=None) -> Rulebook:
-    rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, countries,
-                                threshold=settings.semantic_threshold, margin=settings.semantic_margin)
+    rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, countries, **rulebook_options(settings,
+                                                                                                   embedder))
     save_cache(settings, embedder)
     return rulebook
+
+
+def rulebook_options(settings: Settings, embedder: CachedEmbedder) -> dict:
+    """How curricula are compiled: thresholds, and the learned heads with this embedder's public-data bank."""
+    return {"threshold": settings.semantic_threshold, "margin": settings.semantic_margin,
+            "learn": settings.learned_heads, "bank": load_bank(embedder.name) if settings.learned_heads else None,
+            "cache_dir": settings.cache_dir}
 
 
 def save_cache(settings: Settings, embedder: CachedEmbedder) -> None:

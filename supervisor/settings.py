@@ -48,6 +48,8 @@ class Settings:
     embedder_threads: int | None = None
     semantic_threshold: float = DEFAULT_THRESHOLD
     semantic_margin: float = DEFAULT_MARGIN
+    # the learned heads (checks/learned.py) confirm or lead the semantic stage; off = nearest examples only
+    learned_heads: bool = True
     judge_model: str | None = None
     judge_api_base: str | None = None
     judge_api_key: str | None = None
@@ -103,6 +105,7 @@ _ENV = {
     "SUPERVISOR_CACHE_DIR": ("cache_dir", Path),
     "SUPERVISOR_EMBEDDER": ("embedder_backend", str), "SUPERVISOR_EMBEDDER_MODEL": ("embedder_model", str),
     "SUPERVISOR_EMBEDDER_THREADS": ("embedder_threads", int),
+    "SUPERVISOR_LEARNED_HEADS": ("learned_heads", boolean),
     "SUPERVISOR_JUDGE_MODEL": ("judge_model", str), "SUPERVISOR_JUDGE_API_BASE": ("judge_api_base", str),
     "SUPERVISOR_JUDGE_API_KEY": ("judge_api_key", str),
     "SUPERVISOR_RELOAD_INTERVAL": ("reload_interval", float), "SUPERVISOR_SECRET": ("secret", str),

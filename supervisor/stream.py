@@ -37,7 +37,7 @@ from .errors import SupervisorError, UpstreamError
 from .hold import is_held
 from .policy import Policy
 from .rules.rulebook import Compiled
-from .text.segment import Segmenter, Sentence, split
+from .text.segment import MIN_THAI_LAO_LETTERS, Segmenter, Sentence, letters, split
 from .verdict import Verdict, strictest
 
 log = structlog.get_logger("supervisor.stream")
@@ -245,7 +245,10 @@ class StreamSession:
         tail = buffer.rstrip()
         if self._prewarm is None or not tail:
             return
-        thai_space = buffer[-1] == " " and _THAI_LAO[0] <= tail[-1] <= _THAI_LAO[1]
+        # a Thai/Lao space ends a unit only after MIN_THAI_LAO_LETTERS letters (text/segment.py): before that
+        # the embedding would be of a fragment no check will ask for
+        thai_space = (buffer[-1] == " " and _THAI_LAO[0] <= tail[-1] <= _THAI_LAO[1]
+                      and letters(tail) >= MIN_THAI_LAO_LETTERS)
         if tail[-1] in _LIKELY_END or thai_space:
             task = asyncio.create_task(asyncio.to_thread(self._prewarm, tail.strip()))
             self._prewarming.add(task)

@@ -59,6 +59,27 @@ def embedding_text(sentence: str) -> str:
     return folded if changed >= 2 else sentence
 
 
+# An answer "declines" when one of its first sentences is a refusal, redirection or word of support: models
+# open with the refusal ("I can't help with that. Instead, ..."), and a later caution inside a compliant answer
+# ("be careful, this is illegal") does not make it a refusal.
+OPENING_SENTENCES = 2
+
+
+def request_context(compiled: Compiled, answer: TextView, user: TextView) -> tuple[bool, bool]:
+    """(the student's message asks for something harmful, the answer opens by declining), from the heads."""
+    learned = compiled.learned
+    if learned is None:
+        return False, False
+    harmful = declines = False
+    request, stance = learned.column("request"), learned.column("stance")
+    if request is not None and user.probabilities is not None and len(user.probabilities):
+        harmful = bool(user.probabilities[:, request].max() >= learned.thresholds["request"].fire)
+    if stance is not None and answer.probabilities is not None and len(answer.probabilities):
+        opening = answer.probabilities[:OPENING_SENTENCES, stance]
+        declines = bool(opening.max() >= learned.thresholds["stance"].fire)
+    return harmful, declines
+
+
 def _view(text: str) -> TextView:
     return TextView(text=text, folded=normalize(text), sentences=split(text))
 
@@ -72,13 +93,18 @@ class Supervisor:
 
     def similarities(self, compiled: Compiled, sentences: list[str]) -> np.ndarray:
         """Each sentence against every example of the curriculum (rows cached per sentence text)."""
+        return self.rows(compiled, sentences)[0]
+
+    def rows(self, compiled: Compiled, sentences: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Each sentence's similarities to every example of the curriculum, and its learned heads'
+        probabilities (None without heads). Cached per sentence text and curriculum snapshot."""
         with self._rows_lock:
             rows = self._rows.setdefault(compiled.index, OrderedDict())
             missing = [t for t in dict.fromkeys(sentences) if t not in rows]
         if missing:
-            computed = compiled.index.similarities(self.embedder.embed([embedding_text(t) for t in missing]))
+            computed = self._compute(compiled, missing)
             with self._rows_lock:
-                for text, row in zip(missing, computed, strict=True):
+                for text, row in zip(missing, zip(*computed, strict=True), strict=True):
                     rows[text] = row
         with self._rows_lock:
             found = [rows.get(t) for t in sentences]
@@ -88,26 +114,41 @@ class Supervisor:
             while len(rows) > ROWS_PER_INDEX:
                 rows.popitem(last=False)
         if any(row is None for row in found):  # evicted meanwhile by other requests: compute directly
-            return compiled.index.similarities(self.embedder.embed([embedding_text(t) for t in sentences]))
+            sims, probs = self._compute(compiled, sentences)
+            return sims, (probs if compiled.learned is not None else None)
         if not found:
-            return compiled.index.similarities(np.zeros((0, self.embedder.dim), np.float32))
-        return np.stack(found)
+            sims, probs = self._compute(compiled, [])
+            return sims, (probs if compiled.learned is not None else None)
+        sims = np.stack([row[0] for row in found])
+        probs = np.stack([row[1] for row in found]) if compiled.learned is not None else None
+        return sims, probs
+
+    def _compute(self, compiled: Compiled, sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        vectors = (self.embedder.embed([embedding_text(t) for t in sentences]) if sentences
+                   else np.zeros((0, self.embedder.dim), np.float32))
+        sims = compiled.index.similarities(vectors)
+        if compiled.learned is None:
+            return sims, np.zeros((len(sentences), 0), np.float32)
+        return sims, compiled.learned.probabilities(vectors)
 
     def prepare(self, compiled: Compiled, response: str, user_text: str) -> tuple[TextView, TextView]:
         """Fold, split and embed both texts in one batch (the CPU-heavy part; call it off the event loop)."""
         answer, user = _view(response), _view(user_text)
-        needs_user = any(r.target == "user" for r in compiled.curriculum.rules)
+        needs_user = compiled.learned is not None or any(r.target == "user" for r in compiled.curriculum.rules)
         sentences = [s.text for s in answer.sentences] + ([s.text for s in user.sentences] if needs_user else [])
-        similarities = self.similarities(compiled, sentences)
+        similarities, probabilities = self.rows(compiled, sentences)
         n = len(answer.sentences)
         answer.similarities = similarities[:n]
         user.similarities = similarities[n:] if needs_user else None
+        if probabilities is not None:
+            answer.probabilities = probabilities[:n]
+            user.probabilities = probabilities[n:] if needs_user else None
         return answer, user
 
     def view(self, compiled: Compiled, text: str) -> TextView:
         """One text folded, split and embedded against the curriculum's examples (CPU work: off the loop)."""
         view = _view(text)
-        view.similarities = self.similarities(compiled, [s.text for s in view.sentences])
+        view.similarities, view.probabilities = self.rows(compiled, [s.text for s in view.sentences])
         return view
 
     def check_sync(self, compiled: Compiled, policy: Policy, *, response: str, messages=None,
@@ -137,4 +178,6 @@ class Supervisor:
         language = (lang or langid.detect(user.text, default=None)
                     or langid.detect(answer.text, default=curriculum.languages[0]))
         markers = tuple(m for items in curriculum.help_markers.values() for m in items)
-        return CheckContext(response=answer, user=user, lang=language, grade=grade, help_markers=markers)
+        harmful, declines = request_context(compiled, answer, user)
+        return CheckContext(response=answer, user=user, lang=language, grade=grade, help_markers=markers,
+                            harmful_request=harmful, answer_declines=declines)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import unicodedata
+
 from supervisor.checks.lexical import find_exact
 from supervisor.text.lang import detect
 from supervisor.text.normalize import fold, normalize
-from supervisor.text.segment import Segmenter, split
+from supervisor.text.segment import MAX_SENTENCE_CHARS, MIN_THAI_LAO_LETTERS, Segmenter, split
 
 
 def test_folding_removes_evasions():
@@ -41,7 +44,7 @@ def test_latin_phrases_need_word_boundaries_but_spaceless_scripts_do_not():
 def test_sentences_in_each_script():
     assert [s.text for s in split("てこの説明です。支点があります！本当？")] == ["てこの説明です。", "支点があります！", "本当？"]
     assert [s.text for s in split("ខ្ញុំទៅសាលា។ គាត់ទៅផ្សារ។")] == ["ខ្ញុំទៅសាលា។", "គាត់ទៅផ្សារ។"]
-    assert len(split("พืชสร้างอาหารได้เอง แสงแดดช่วยให้พืชเติบโต")) == 2
+    assert len(split("พืชสร้างอาหารได้เอง แสงแดดช่วยให้พืชเติบโต")) == 1  # two short clauses make one unit
     assert [s.text for s in split("Pi is 3.14. Dr. Lee agrees, e.g. in class.")] == ["Pi is 3.14.", "Dr. Lee agrees, e.g. in class."]
 
 
@@ -75,13 +78,20 @@ def test_language_guess():
 
 
 def test_thai_and_lao_spaces_around_and_or_join_instead_of_ending_a_sentence():
-    lao = "ລົດຕຳກັນແຮງຈົນຫົວຂອງຄົນຂັບແຕກ ເລືອດ ແລະ ສະໝອງກະເດັນໄປທົ່ວຖະໜົນ."
-    assert [s.text for s in split(lao)] == ["ລົດຕຳກັນແຮງຈົນຫົວຂອງຄົນຂັບແຕກ", "ເລືອດ ແລະ ສະໝອງກະເດັນໄປທົ່ວຖະໜົນ."]
-    thai = "กินข้าว หรือ กินขนม ก็ได้ ฉันชอบแมว และหมา"
-    assert [s.text for s in split(thai)] == ["กินข้าว หรือ กินขนม", "ก็ได้", "ฉันชอบแมว และหมา"]
-    seg = Segmenter()
-    fed = [s.text for ch in thai for s in seg.feed(ch)] + [s.text for s in seg.flush()]
-    assert fed == [s.text for s in split(thai)]  # streamed one character at a time, waiting for the next word
+    lao = "ລົດສອງຄັນຕຳກັນແຮງຫຼາຍຢູ່ກາງທາງຈົນຫົວຂອງຄົນຂັບແຕກ ເລືອດ ແລະ ສະໝອງກະເດັນໄປທົ່ວຖະໜົນໃນຕອນກາງຄືນ."
+    assert [s.text for s in split(lao)] == ["ລົດສອງຄັນຕຳກັນແຮງຫຼາຍຢູ່ກາງທາງຈົນຫົວຂອງຄົນຂັບແຕກ",
+                                            "ເລືອດ ແລະ ສະໝອງກະເດັນໄປທົ່ວຖະໜົນໃນຕອນກາງຄືນ."]
+    lunch = "ฉันชอบกินข้าวมันไก่ที่ร้านหน้าโรงเรียนทุกวันตอนเที่ยง"  # both clauses long enough to stand alone
+    noodles = "น้องชายของฉันชอบกินก๋วยเตี๋ยวเรือที่ตลาดน้ำใกล้บ้าน"
+    assert [s.text for s in split(f"{lunch} {noodles}")] == [lunch, noodles]
+    for joined in (f"{lunch} และ {noodles}", f"{lunch} หรือ {noodles}", f"{lunch} และ{noodles}"):
+        assert [s.text for s in split(joined)] == [joined]
+    thai = "กินข้าว หรือ กินขนม ก็ได้ ฉันชอบแมว และหมา"  # short clauses: one unit
+    assert [s.text for s in split(thai)] == [thai]
+    for text in (lao, f"{lunch} {noodles}", f"{lunch} และ {noodles}", thai):
+        seg = Segmenter()
+        fed = [s.text for ch in text for s in seg.feed(ch)] + [s.text for s in seg.flush()]
+        assert fed == [s.text for s in split(text)]  # streamed one character at a time, waiting for the next word
 
 
 def test_a_list_marker_stays_with_the_item_it_opens():
@@ -93,3 +103,105 @@ def test_a_list_marker_stays_with_the_item_it_opens():
     seg = Segmenter()
     assert [s.text for ch in text for s in seg.feed(ch)] + [s.text for s in seg.flush()] == expected
     assert [s.text for s in split("The answer is 3. Then add 4.")] == ["The answer is 3.", "Then add 4."]
+
+
+THAI = ("โน้ตบุ๊กของหนูค้างตั้งแต่เมื่อคืน กดปุ่มเปิดปิดค้างไว้นานแล้วก็ยัง ปิดไม่ได้ หน้าจอขึ้นแต่สีดำ "
+        "พรุ่งนี้ต้องส่งรายงานวิทยาศาสตร์ให้ครู หนูควรทำอย่างไรดีคะ ช่วยแนะนำวิธีแก้หน่อยค่ะ")
+LAO = ("ນ້ຳຈາກທະເລລະເຫີຍເປັນອາຍ ແລ້ວລອຍຂຶ້ນໄປເທິງຟ້າ ກາຍເປັນເມກ ເມື່ອເມກເຢັນລົງ ນ້ຳກໍ່ຕົກລົງມາເປັນຝົນ "
+       "ໃນວົງຈອນຂອງນ້ຳ ນ້ຳຈະໝູນວຽນຢູ່ສະເໝີ ເກັ່ງຫຼາຍ ຖ້າຍັງສົງໄສ ໃຫ້ຖາມຄູ ຫຼື ພໍ່ແມ່")
+KHMER = "ខ្ញុំចូលចិត្តផ្លែឈើ ដូចជា ចេក ស្វាយ ល្ហុង ។ល។ ពួកវាមានវីតាមីនច្រើន។ បាទ។\n😊"
+BURMESE = "အဖြေများ:\n၁။ ပင်လယ်ရေသည် နေပူကြောင့် အငွေ့ပျံသည်။\n၂။ အငွေ့များ အေးလာသောအခါ တိမ်ဖြစ်လာသည်။ ဟုတ်ကဲ့။"
+ENGLISH = ("Photosynthesis happens in the leaves. Dr. Lee says plants need light, e.g. sunlight or a lamp! "
+           "Is 3.5 hours enough?\nok\nThanks, see you tomorrow.")
+JAPANESE = "てこには支点、力点、作用点があります。支点に近いほど重く感じます！\nわかった？\n「なるほど。」と彼は言った。"
+VIETNAMESE = "Quang hợp diễn ra ở lá cây. Cây cần ánh sáng, nước và khí CO2! Em hiểu chưa?\nDạ."
+
+
+def _letters(text):  # as the segmenter counts them: letters, digits, tone and vowel marks
+    return sum(1 for c in text if c.isalnum() or unicodedata.category(c)[0] == "M")
+
+
+def _check_offsets(text, sentences):
+    for s in sentences:
+        assert text[s.start:s.end] == s.text and s.text == s.text.strip() and s.text
+    # nothing but spacing between units, nothing lost
+    cuts = [0, *(x for s in sentences for x in (s.start, s.end)), len(text)]
+    assert all(not text[a:b].strip() for a, b in zip(cuts[::2], cuts[1::2], strict=True))
+
+
+def test_thai_and_lao_units_are_long_enough_to_mean_something():
+    # Thai and Lao end sentences with a space but also put one between clauses: "ปิดไม่ได้" ("can't close")
+    # alone, its own sentence, matched crisis examples
+    for text in (THAI, LAO):
+        units = split(text)
+        _check_offsets(text, units)
+        assert len(units) >= 3
+        assert all(_letters(s.text) >= MIN_THAI_LAO_LETTERS for s in units[:-1])
+        assert all(len(s.text) <= MAX_SENTENCE_CHARS for s in units)
+    assert "ปิดไม่ได้" not in [s.text for s in split(THAI)]
+    assert [s.text for s in split(THAI)] == [
+        "โน้ตบุ๊กของหนูค้างตั้งแต่เมื่อคืน กดปุ่มเปิดปิดค้างไว้นานแล้วก็ยัง",
+        "ปิดไม่ได้ หน้าจอขึ้นแต่สีดำ พรุ่งนี้ต้องส่งรายงานวิทยาศาสตร์ให้ครู",
+        "หนูควรทำอย่างไรดีคะ ช่วยแนะนำวิธีแก้หน่อยค่ะ",
+    ]
+    # a short last piece joins the unit before it: "ครับ" alone is no sentence
+    long = "การสังเคราะห์ด้วยแสงเป็นกระบวนการที่พืชใช้สร้างอาหารจากแสงแดด"
+    assert [s.text for s in split(f"{long} ครับ")] == [f"{long} ครับ"]
+    assert [s.text for s in split(f"{long} ครับ\nต่อไป")] == [f"{long} ครับ", "ต่อไป"]
+    # the repetition mark belongs to the word before its space; dotted abbreviations end nothing
+    assert [s.text for s in split("ถ้าคุณอดอยาก คุณจะกินลูก ๆ ของคุณหรือไม่?")] == ["ถ้าคุณอดอยาก คุณจะกินลูก ๆ ของคุณหรือไม่?"]
+    dated = "การเลือกตั้งจัดขึ้นเมื่อ พ.ศ. 2566 เวลา 08.00 น. ถึง 17.00 น. ทั่วประเทศ"
+    assert [s.text for s in split(dated)] == [dated]
+
+
+def test_a_thai_unit_is_held_only_until_its_end_is_certain():
+    first = "โน้ตบุ๊กของหนูค้างตั้งแต่เมื่อคืน กดปุ่มเปิดปิดค้างไว้นานแล้วก็ยัง"
+    seg = Segmenter()
+    assert seg.feed(first + " ปิดไม่ได้ ") == []                 # "ปิดไม่ได้" may still be a last piece
+    rest = "หน้าจอขึ้นแต่สีดำ พรุ่งนี้ต้องส่งรายงานวิทยาศาสตร์ให้ครู"
+    released = []
+    for i, ch in enumerate(rest):
+        released += seg.feed(ch)
+        enough = _letters("ปิดไม่ได้ " + rest[:i + 1]) >= MIN_THAI_LAO_LETTERS
+        assert [s.text for s in released] == ([first] if enough else [])
+    assert [s.text for s in seg.flush()] == ["ปิดไม่ได้ " + rest]
+
+
+def test_khmer_and_burmese_keep_etc_and_list_markers_with_their_sentence():
+    assert [s.text for s in split(KHMER)] == ["ខ្ញុំចូលចិត្តផ្លែឈើ ដូចជា ចេក ស្វាយ ល្ហុង ។ល។", "ពួកវាមានវីតាមីនច្រើន។",
+                                            "បាទ។\n😊"]
+    assert [s.text for s in split(BURMESE)] == ["အဖြေများ:", "၁။ ပင်လယ်ရေသည် နေပူကြောင့် အငွေ့ပျံသည်။",
+                                              "၂။ အငွေ့များ အေးလာသောအခါ တိမ်ဖြစ်လာသည်။", "ဟုတ်ကဲ့။"]
+
+
+def test_a_piece_without_letters_joins_its_neighbour_but_other_scripts_are_unchanged():
+    assert [s.text for s in split("Great job!\n😊")] == ["Great job!\n😊"]
+    assert [s.text for s in split("😊😊\n---\nGreat job! Bye.")] == ["😊😊\n---\nGreat job!", "Bye."]
+    assert [s.text for s in split("😊")] == ["😊"]
+    assert [s.text for s in split("Great job!\nok")] == ["Great job!", "ok"]   # a word is kept
+    assert [s.text for s in split(ENGLISH)] == ["Photosynthesis happens in the leaves.",
+                                                "Dr. Lee says plants need light, e.g. sunlight or a lamp!",
+                                                "Is 3.5 hours enough?", "ok", "Thanks, see you tomorrow."]
+    assert [s.text for s in split(JAPANESE)] == ["てこには支点、力点、作用点があります。", "支点に近いほど重く感じます！",
+                                                 "わかった？", "「なるほど。」", "と彼は言った。"]
+    assert [s.text for s in split(VIETNAMESE)] == ["Quang hợp diễn ra ở lá cây.", "Cây cần ánh sáng, nước và khí CO2!",
+                                                   "Em hiểu chưa?", "Dạ."]
+
+
+def test_streaming_in_random_chunks_matches_one_shot_in_every_script():
+    long_thai = " ".join([THAI] * 6)                         # several units, then the cap on a spaceless run
+    spaceless = "ก" * 450 + " " + "ข" * 30 + "\n" + "x" * 500 + ". Next."
+    texts = [THAI, LAO, KHMER, BURMESE, ENGLISH, JAPANESE, VIETNAMESE, long_thai, spaceless,
+             f"{ENGLISH}\n{THAI}\n{JAPANESE} {LAO}\n😊", "Siap: 1. Persatuan Indonesia. 2. UUD 1945 disahkan."]
+    rng = random.Random(7)
+    for text in texts:
+        expected = split(text)
+        _check_offsets(text, expected)
+        assert all(len(s.text) <= MAX_SENTENCE_CHARS for s in expected)
+        for _ in range(20):
+            seg, out, i = Segmenter(), [], 0
+            while i < len(text):
+                n = rng.randint(1, 12)
+                out += seg.feed(text[i:i + n])
+                i += n
+            assert out + seg.flush() == expected

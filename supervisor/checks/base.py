@@ -40,6 +40,8 @@ class TextView:
     sentences: list[Sentence]
     # cosine of each sentence (rows) against every example in the semantic index (columns)
     similarities: np.ndarray | None = None
+    # each sentence's probability for every learned head (columns: `Learned.heads.labels`), if heads exist
+    probabilities: np.ndarray | None = None
 
 
 @dataclass
@@ -49,3 +51,6 @@ class CheckContext:
     lang: str
     grade: int | None
     help_markers: tuple[str, ...] = field(default=())
+    # the student's message asks for something harmful (request head), and the answer does not open by declining
+    harmful_request: bool = False
+    answer_declines: bool = False

@@ -77,6 +77,7 @@ class SemanticIndex:
         examples = [t for r in semantic for table in (r.match_examples, r.no_match_examples)
                     for items in table.values() for t in items]
         self.rules: dict[str, RuleIndex] = {}
+        self.curriculum_rules = {rule.id: rule for rule in semantic}
         for rule in semantic:
             matches = [t for items in rule.match_examples.values() for t in items]
             # an answer is judged against good lessons, a student's message against ordinary questions
@@ -136,8 +137,28 @@ def _top_components(centered: np.ndarray, n: int) -> np.ndarray:
     return (basis * signs[:, None]).astype(np.float32)
 
 
-def make_check(index: SemanticIndex):
-    """The `semantic` kind's check for one curriculum's index."""
+# A head-led finding names the rule of its category whose examples the sentence is nearest to; it must be at
+# least this near (projected cosine), so that the rule a teacher reads is about what the sentence says.
+HEAD_LED_FLOOR = DEFAULT_THRESHOLD - 2 * UNCERTAIN_BAND
+
+
+def make_check(index: SemanticIndex, learned=None):
+    """The `semantic` kind's check for one curriculum's index, with the learned stage's heads when given.
+
+    Without heads (a backend or curriculum with nothing to learn from), a rule fires on nearest-example
+    evidence alone (threshold and margin). With heads, per sentence:
+    - a sentence the stance head reads as declining, redirecting or supporting is not evidence of harm,
+      unless its own category head is certain (a "refusal" that goes on to explain the method);
+    - nearest-example evidence fires only when the rule's category head confirms it (`gate`), otherwise it is
+      uncertain: topic without substance, for the optional judge;
+    - the category head alone fires when it is sure (`fire`), or, after a harmful request that the answer
+      does not decline, when it reaches `mid`; the finding names the category's nearest rule and example;
+    - a match that beats the threshold but not the margin is uncertain, not dropped.
+    """
+    by_category: dict[tuple[str, str], list[str]] = {}
+    for rule_id in index.rules:
+        rule = index.curriculum_rules[rule_id]
+        by_category.setdefault((rule.target, rule.category), []).append(rule_id)
 
     def check_semantic(rule: Rule, ctx: CheckContext) -> list[Finding]:
         if rule.id not in index.rules:
@@ -148,13 +169,39 @@ def make_check(index: SemanticIndex):
         best, which, neg = index.score(rule, view.similarities)
         threshold = rule.threshold if rule.threshold is not None else index.threshold
         margin = rule.margin if rule.margin is not None else index.margin
+        column = learned.column(f"{rule.target}:{rule.category}") if learned is not None else None
+        probs = view.probabilities if column is not None else None
+        if probs is not None:
+            head = probs[:, column]
+            limits = learned.thresholds[f"{rule.target}:{rule.category}"]
+            stance_col = learned.column("stance")
+            stance = probs[:, stance_col] if stance_col is not None and rule.target == "response" else None
+            rivals = [r for r in by_category[(rule.target, rule.category)] if r != rule.id]
+            rival_best = (np.max([index.score(index.curriculum_rules[r], view.similarities)[0] for r in rivals],
+                                 axis=0) if rivals else np.full(len(best), -1.0))
         out: list[Finding] = []
         for i, sentence in enumerate(view.sentences):
             gap = float(best[i] - neg[i])
-            if gap < margin:
+            near = best[i] >= threshold and gap >= margin
+            if probs is None:
+                certain = near
+                doubtful = not near and gap >= margin and best[i] >= threshold - UNCERTAIN_BAND
+            else:
+                p = float(head[i])
+                declining = stance is not None and stance[i] >= learned.thresholds["stance"].fire
+                # the head leads only where the nearest examples agree on the rule: this rule's examples are
+                # the category's nearest and at least as near as its near-misses
+                leading = rule.target == "response" and gap >= 0 and best[i] >= rival_best[i]
+                complying = ctx.harmful_request and not ctx.answer_declines
+                certain = (near and p >= limits.gate and not declining) or (leading and (
+                    (p >= limits.fire and best[i] >= threshold - UNCERTAIN_BAND)
+                    or (complying and not declining and p >= limits.mid and best[i] >= HEAD_LED_FLOOR)))
+                doubtful = not certain and not declining and (
+                    near or (best[i] >= threshold and gap >= 0)
+                    or (best[i] >= threshold - UNCERTAIN_BAND and gap >= margin and p >= limits.gate))
+            if best[i] < threshold - UNCERTAIN_BAND and not certain:
                 continue
-            certain = best[i] >= threshold
-            if certain or best[i] >= threshold - UNCERTAIN_BAND:
+            if certain or doubtful:
                 out.append(Finding(rule.id, rule.category, rule.severity, "semantic", float(best[i]),
                                    rule.target, (sentence.start, sentence.end), sentence.text,
                                    index.rules[rule.id].match_texts[int(which[i])], uncertain=not certain))

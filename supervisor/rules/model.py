@@ -98,6 +98,7 @@ class Curriculum:
     disabled: Mapping[str, str] = field(default_factory=_empty)
     lessons: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
     questions: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
+    refusals: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
 
     @property
     def label(self) -> str:

@@ -15,8 +15,10 @@ from pathlib import Path
 import structlog
 
 from ..checks.lexical import check_fuzzy, check_phrase
+from ..checks.learned import Learned, build_learned
 from ..checks.semantic import DEFAULT_MARGIN, DEFAULT_THRESHOLD, SemanticIndex, make_check
 from ..errors import ConfigError
+from ..models.bank import Bank
 from ..verdict import Check
 from .loader import load_curricula
 from .model import Curriculum
@@ -29,6 +31,7 @@ class Compiled:
     curriculum: Curriculum
     index: SemanticIndex
     checks: Mapping[str, Check]
+    learned: Learned | None = None   # the heads every country shares (fitted on all compiled curricula)
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,18 @@ def fingerprint(root: Path) -> tuple:
 
 
 def compile_rulebook(root: Path, embed: Callable, countries=None, threshold: float = DEFAULT_THRESHOLD,
-                     margin: float = DEFAULT_MARGIN) -> Rulebook:
+                     margin: float = DEFAULT_MARGIN, learn: bool = True, bank: Bank | None = None,
+                     cache_dir: Path | None = None) -> Rulebook:
+    """Load and compile the curricula. With `learn`, fit the learned heads on every loaded curriculum's
+    examples plus `bank` (the shipped public data for this embedder) and use them in the semantic check."""
     stamp = fingerprint(root)
     curricula = load_curricula(Path(root), countries)
+    learned = build_learned(curricula.values(), embed, bank, cache_dir) if learn else None
     compiled = {}
     for country, curriculum in curricula.items():
         index = SemanticIndex(curriculum, embed, threshold, margin)
-        checks = {"phrase": check_phrase, "fuzzy": check_fuzzy, "semantic": make_check(index)}
-        compiled[country] = Compiled(curriculum, index, checks)
+        checks = {"phrase": check_phrase, "fuzzy": check_fuzzy, "semantic": make_check(index, learned)}
+        compiled[country] = Compiled(curriculum, index, checks, learned)
     return Rulebook(compiled, stamp)
 
 

@@ -14,13 +14,13 @@ SCHEMA_VERSION = 1
 CATEGORIES = (
     # universal safety
     "self_harm", "crisis_support", "violence_weapons", "sexual_content", "drugs_alcohol", "gambling",
-    "hate_harassment", "dangerous_activity", "personal_data", "extremism",
+    "hate_harassment", "dangerous_activity", "personal_data", "extremism", "crime_fraud", "misinformation",
     # pedagogy
     "academic_integrity", "age_appropriateness",
     # curriculum and culture
     "religion", "national_symbols", "contested_history", "official_terminology", "sex_education_by_grade",
 )
-CONTROL_CATEGORIES = ("benign_lesson", "hard_negative", "safe_general", "harmful_general")
+CONTROL_CATEGORIES = ("benign_lesson", "hard_negative", "refusal", "safe_general", "harmful_general")
 
 LANGUAGES = ("ja", "th", "vi", "id", "ms", "tl", "km", "en", "zh", "lo", "my", "ta")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -188,9 +188,11 @@ RULES_FILE = file_schema("Curriculum rules file (curricula/<cc>/*.yaml)", ["rule
 
 LESSONS_FILE = file_schema(
     "Everyday lesson sentences (curricula/<cc>/lessons.yaml)", ["lessons"],
-    {"lessons": _TEXTS_PER_LANGUAGE, "questions": _TEXTS_PER_LANGUAGE},
-    description="Sentences from ordinary good lessons (`lessons`) and ordinary students' questions "
-                "(`questions`), per language, that no rule may match. A rule on the AI's answer must be closer "
+    {"lessons": _TEXTS_PER_LANGUAGE, "questions": _TEXTS_PER_LANGUAGE, "refusals": _TEXTS_PER_LANGUAGE},
+    description="Sentences from ordinary good lessons (`lessons`), ordinary students' questions "
+                "(`questions`) and safe refusals, redirections and words of support (`refusals`), per language, "
+                "that no rule may match. `refusals` also teach the detector what declining looks like in each "
+                "language, whatever topic a refusal names. A rule on the AI's answer must be closer "
                 "to its own must-match examples than to the lessons, a rule on the student's message closer "
                 "than to the questions; this calibrates each language's background similarity (in some "
                 "languages any two sentences look alike).")

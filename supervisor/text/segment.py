@@ -1,34 +1,57 @@
 """Sentence segmentation that works on scripts with and without spaces between words.
 
 Boundaries: `。！？` (Japanese, Chinese), `។ ៕` (Khmer), `။` (Burmese), `.?!` followed by space or end
-(Latin scripts, with care for decimals, common abbreviations and list markers such as "1." or "a."), line
-breaks, and, for Thai and Lao (which mark sentence ends with a space, not punctuation), a space between two runs
-of Thai/Lao letters, except the spaces around a lone "and"/"or" (Lao writes `A ແລະ B` with spaces; Thai often
-`A และ B`), which join. A length cap splits text that never ends a sentence, at the last space or comma before
-the cap.
+(Latin scripts, with care for decimals, common abbreviations and list markers such as "1.", "a." or Burmese
+"၁။"), line breaks, and, for Thai and Lao (which mark sentence ends with a space, not punctuation), a space
+between two runs of Thai/Lao letters. Thai and Lao also put spaces between clauses and phrases, so such a
+space ends a unit only once the unit holds at least MIN_THAI_LAO_LETTERS letters and the text after it, up to
+the next sentence mark or line break, holds as many (a short trailing piece joins the unit before it); the
+spaces around a lone "and"/"or" (Lao writes `A ແລະ B` with spaces; Thai often `A และ B`) and before the
+repetition mark `ๆ` never end one. Khmer `។ល។` ("etc.") and Thai/Lao/Khmer dotted abbreviations (`พ.ศ.`,
+`10.30 น.`) are not sentence ends. A piece with no letters at all (an emoji line, a rule, a bare number) is
+not a sentence: it joins the text after it, or the one before it at the end of the text. A length cap splits
+text that never ends a sentence, at the last space or comma before the cap; no unit is longer than the cap.
 
 `Segmenter` is incremental: feed it text as it streams and it hands back sentences once their boundary is
-certain, which is what sentence-by-sentence release needs; `split()` is the one-shot form.
+certain (which may need a little of the text after it), which is what sentence-by-sentence release needs;
+`split()` is the one-shot form, and both give the same sentences however the text is chunked.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 MAX_SENTENCE_CHARS = 400
+# A Thai/Lao space ends a unit only after this many letters (tone and vowel marks and digits count). Thai
+# and Lao words average about four code points with their marks, so 40 is some ten words: about what an
+# English sentence of 50-60 characters says, and where a multilingual sentence model's vector starts to
+# carry the clause's meaning rather than one keyword's (a lone "ปิดไม่ได้", "can't close", 9 letters,
+# matched crisis examples). Clauses between Thai spaces run 10-40 letters, so units come out at 40-100
+# letters (on the project's Thai rule examples and red-team texts the median unit went from 31 to 57), one
+# or a few clauses: long enough to mean something, short enough that one harmful sentence is not diluted in
+# a paragraph, and well under MAX_SENTENCE_CHARS. Streaming holds a unit for at most this many letters more.
+MIN_THAI_LAO_LETTERS = 40
 
 _THAI_LAO = "\u0e00-\u0e7f\u0e80-\u0eff"
-_CLOSERS = "\"'”’」』）)】]"
+# Scripts that do not end sentences with "." (Thai, Lao, Burmese, Khmer): a dot after one or two of their
+# letters is an abbreviation (พ.ศ., ค.ศ., 10.30 น., គ.ស., ພ.ສ.)
+_DOTLESS = _THAI_LAO + "\u1000-\u109f\u1780-\u17ff"
+_REPEAT_MARKS = "ๆฯໆຯ"  # Thai/Lao repetition and abbreviation marks belong to the word before the space
+_CLOSERS = "\"'”’」』）)】]»›"
 _TERMINAL = re.compile(
     r"(?:[。！？!?។៕။]+[" + re.escape(_CLOSERS) + r"]*)"      # CJK / Khmer / Burmese / ! ? always end
     r"|(?:\.(?![0-9])[" + re.escape(_CLOSERS) + r"]*(?=\s|$))"  # a full stop before space/end
     r"|(?:\n+)"
-    r"|(?:(?<=[" + _THAI_LAO + r"]) +(?=[" + _THAI_LAO + r"]))"  # Thai/Lao sentence space
+    r"|(?:(?<=[" + _THAI_LAO + r"]) +(?=[" + _THAI_LAO + r"])(?![" + _REPEAT_MARKS + r"]))"  # Thai/Lao space
 )
+# Where the piece after a Thai/Lao space ends for sure: a sentence mark or a line break
+_HARD_END = re.compile(r"[\n。！？!?។៕။]|\.(?=\s)")
 _ABBREVIATIONS = {"e.g", "i.e", "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "no", "fig", "tp", "tt", "bs"}
 # Thai and Lao "and"/"or": a space before or after one of these words joins instead of ending a sentence
 _JOINING_WORDS = ("ແລະ", "ຫຼື", "ຫລື", "และ", "หรือ")
+_KHMER_ETC = "ល។"  # "។ល។" is Khmer "etc.": its first ។ ends nothing
 _SOFT_BREAK = re.compile(r"[\s,、，;；:：]")
 
 
@@ -39,14 +62,26 @@ class Sentence:
     end: int
 
 
+def letters(text: str) -> int:
+    """Letters, digits and combining marks: what a Thai/Lao unit's length is measured in."""
+    return sum(1 for c in text if c.isalnum() or unicodedata.category(c)[0] == "M")
+
+
+def _has_letter(text: str) -> bool:
+    return any(c.isalpha() for c in text)
+
+
 def _is_abbreviation(text: str, dot: int) -> bool:
     word = re.search(r"([A-Za-z.]+)$", text[:dot])
-    return bool(word) and word.group(1).lower().rstrip(".") in _ABBREVIATIONS
+    if word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
+        return True
+    short = re.search(r"(?:^|[\s.(])([" + _DOTLESS + r"]{1,2})$", text[:dot])
+    return bool(short) and _has_letter(short.group(1)) and not set(short.group(1)) & set(_REPEAT_MARKS)
 
 
 def _is_list_marker(text: str, dot: int) -> bool:
-    """Is the full stop at text[dot] the end of a list marker ("1." opening a numbered item, "Jawab ya: 2.")
-    rather than of a sentence? A marker alone says nothing, so it stays with the item it opens."""
+    """Is the full stop at text[dot] the end of a list marker ("1." opening a numbered item, "Jawab ya: 2.",
+    Burmese "၁။") rather than of a sentence? A marker alone says nothing, so it stays with the item it opens."""
     word = re.search(r"(?:\d{1,3}|[A-Za-z])$", text[:dot])
     if not word:
         return False
@@ -70,7 +105,10 @@ def _joins(text: str, start: int, end: int) -> bool | None:
 
 
 class Segmenter:
-    """Incremental splitter. `feed()` returns completed sentences; `flush()` returns the rest."""
+    """Incremental splitter. `feed()` returns completed sentences; `flush()` returns the rest.
+
+    Every decision about a boundary reads the unit before it and a bounded stretch of text after it, and is
+    made only once that stretch has arrived (or the text has ended), so chunking never changes the result."""
 
     def __init__(self, max_chars: int = MAX_SENTENCE_CHARS):
         self.max_chars = max_chars
@@ -97,25 +135,68 @@ class Segmenter:
 
     def _next_cut(self, final: bool) -> int | None:
         for m in _TERMINAL.finditer(self.buffer):
-            end = m.end()
-            if m.group(0).startswith(".") and (_is_abbreviation(self.buffer, m.start())
-                                               or _is_list_marker(self.buffer, m.start())):
-                continue
-            if m.group(0).startswith(" "):
-                joins = _joins(self.buffer, m.start(), end)
-                if joins is None and not final:
-                    return None  # the next word is still arriving
-                if joins:
-                    continue
-            # a boundary at the very end of the buffer may still grow ("?!", a closing quote, more spaces)
-            if end >= len(self.buffer) and not final:
-                return None
-            return end
+            if m.end() > self.max_chars:
+                break  # past the cap: the cap decides
+            ends = self._ends(m, final)
+            if ends is None:
+                return None  # the text that decides has not arrived yet
+            if ends:
+                return m.end()
         if len(self.buffer) > self.max_chars:
             window = self.buffer[: self.max_chars]
             soft = [m.end() for m in _SOFT_BREAK.finditer(window)]
             return soft[-1] if soft and soft[-1] > self.max_chars // 2 else self.max_chars
         return None
+
+    def _ends(self, m: re.Match[str], final: bool) -> bool | None:
+        """Does the boundary candidate m end the unit that starts at buffer[0]? None: not known yet."""
+        buf, start, end, mark = self.buffer, m.start(), m.end(), m.group(0)
+        if mark[0] == "." and (_is_abbreviation(buf, start) or _is_list_marker(buf, start)):
+            return False
+        if mark[0] == "။" and _is_list_marker(buf, start):
+            return False
+        if mark == "។":
+            after = buf[end:end + len(_KHMER_ETC)]
+            if after == _KHMER_ETC:
+                return False
+            if _KHMER_ETC.startswith(after) and not final:
+                return None
+        if not _has_letter(buf[:start]):
+            return False  # an emoji line, a rule, a bare number: it joins the text after it
+        if mark[0] == " ":
+            if letters(buf[:start]) < MIN_THAI_LAO_LETTERS:
+                return False  # a clause or phrase, not a sentence yet: it joins the text after it
+            joins = _joins(buf, start, end)
+            if joins is None and not final:
+                return None  # the next word is still arriving
+            if joins:
+                return False
+            return self._long_piece_follows(end, final)
+        # a boundary at the very end of the buffer may still grow ("?!", a closing quote, more spaces)
+        if end >= len(buf) and not final:
+            return None
+        return self._letter_follows(end, final)
+
+    def _long_piece_follows(self, end: int, final: bool) -> bool | None:
+        """After a Thai/Lao space: does the piece up to the next sentence mark, line break or the end of the
+        text stand alone? A short one ("ครับ", "ๆ นะ", a last clause) joins the unit before the space."""
+        limit = end + self.max_chars
+        stop = next((s.start() for s in _HARD_END.finditer(self.buffer, end, limit)
+                     if not (s.group(0) == "." and _is_abbreviation(self.buffer, s.start()))), None)
+        piece = self.buffer[end:limit if stop is None else stop]
+        if letters(piece) >= MIN_THAI_LAO_LETTERS:
+            return True
+        if stop is not None or len(piece) >= self.max_chars or final:
+            return False
+        return None
+
+    def _letter_follows(self, end: int, final: bool) -> bool | None:
+        """Is there a letter after the boundary? If the text ends in letterless pieces (an emoji line), they
+        join the unit before it."""
+        window = self.buffer[end:end + self.max_chars]
+        if _has_letter(window) or len(window) >= self.max_chars:
+            return True
+        return False if final else None
 
     def _emit(self, cut: int) -> list[Sentence]:
         piece, self.buffer = self.buffer[:cut], self.buffer[cut:]
