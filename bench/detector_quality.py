@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from supervisor.evaluation import evaluate_cases, read_cases  # noqa: E402
-from supervisor.models.bank import load_bank  # noqa: E402
 from supervisor.rules.rulebook import compile_rulebook  # noqa: E402
 from supervisor.services import make_embedder, make_supervisor, rulebook_options  # noqa: E402
 from supervisor.settings import load_settings  # noqa: E402

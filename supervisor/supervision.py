@@ -73,7 +73,9 @@ def request_context(compiled: Compiled, answer: TextView, user: TextView) -> tup
     harmful = declines = False
     request, stance = learned.column("request"), learned.column("stance")
     if request is not None and user.probabilities is not None and len(user.probabilities):
-        harmful = bool(user.probabilities[:, request].max() >= learned.thresholds["request"].fire)
+        limit = learned.thresholds["request"].fire
+        # a calibrated threshold of ~1 means the head could not tell harmful requests on held-out data: unused
+        harmful = limit < 0.999 and bool(user.probabilities[:, request].max() >= limit)
     if stance is not None and answer.probabilities is not None and len(answer.probabilities):
         opening = answer.probabilities[:OPENING_SENTENCES, stance]
         declines = bool(opening.max() >= learned.thresholds["stance"].fire)

@@ -11,8 +11,9 @@ How each row becomes bank rows, in the heads' label space (1 positive, 0 negativ
 - a harmful answer without a category: no answer row (nothing to learn per category);
 - a safe answer or text: every sentence is a row, negative for every category head. This is what the
   curricula lack most: thousands of ordinary sentences, short and long, that no rule may fire on;
-- a harmful prompt: positive for `request`; an ordinary conversational turn (DiaSafety's contexts of safe
-  answers): negative for `request`;
+- a harmful prompt: positive for `request` (its negatives are the curricula's ordinary students' questions and
+  the near-misses of the rules on the student's message; DiaSafety's contexts are not used: a safe answer's
+  context is often itself offensive);
 - `stance` (declining) is unknown for all of them.
 The source of each row is kept: calibration holds out one source at a time.
 """
@@ -84,9 +85,6 @@ def build(data_dir: Path, out: Path | None = None) -> Path:
         else:
             for sentence in sentences[:SAFE_SENTENCES]:
                 items.append(([sentence], _target(**negative_everywhere), source, lang))
-        context = (row.get("context") or "").strip()
-        if context and not row["harmful"] and source == "diasafety":
-            items.append(([context[:1000]], _target(request=0.0, **_user_negative()), source, lang))
     unique = list(dict.fromkeys(t for texts, *_ in items for t in texts))
     print(f"{len(items)} bank rows from {len(unique)} distinct texts", file=sys.stderr)
     vectors = {}

@@ -17,7 +17,7 @@ class Finding:
     rule_id: str
     category: str
     severity: str
-    stage: str            # lexical | semantic | judge
+    stage: str            # lexical | semantic (nearest examples, head-confirmed) | learned (head-led) | judge
     score: float
     target: str           # response | user
     span: tuple[int, int]

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..models.bank import Bank
-from ..models.heads import IGNORE, Heads, fit_heads
+from ..models.heads import IGNORE, Heads, fit_heads, language_directions
 from ..rules.model import Curriculum
 
 STANCE = "stance"
@@ -40,9 +40,12 @@ REQUEST = "request"
 #   mid:   after a harmful request, an answer sentence needs only this (2% of negatives reach it);
 #   gate:  a nearest-example match is confirmed when the head gives at least the score that 90% of held-out
 #          positives reach (below it the match is topic without substance);
-#   stance: a sentence counts as declining when at most 1% of harmful examples score that high.
-RATES = {"fire": 0.002, "mid": 0.02, "gate_recall": 0.90, "stance": 0.01, "request": 0.02}
-FIT = {"l2": 1e-3, "steps": 300, "learning_rate": 0.05}
+#   stance: a sentence counts as declining when at most 5% of harmful examples score that high (a harmful
+#          sentence misread as declining is still caught when its own head reaches `fire`).
+RATES = {"fire": 0.002, "mid": 0.02, "gate_recall": 0.90, "stance": 0.05, "request": 0.02}
+# principal directions of all training sentences removed before the heads (mostly language and script)
+LANGUAGE_DIRECTIONS = 8
+FIT = {"l2": 1e-3, "steps": 200, "learning_rate": 0.08}
 VERSION = 1
 
 
@@ -97,9 +100,13 @@ def curriculum_rows(curricula: Iterable[Curriculum]) -> _Rows:
         for lang, items in rule.match_examples.items():
             for text in items:
                 add(text, lang, label, 1)
+                if rule.category == "crisis_support":
+                    add(text, lang, REQUEST, 0)  # a student in distress asks for help, not for harm
         for lang, items in rule.no_match_examples.items():
             for text in items:
                 add(text, lang, label, 0)
+                if rule.target == "user":
+                    add(text, lang, REQUEST, 0)  # an ordinary student message that a user rule must let be
         for lang, text in rule.messages.items():
             add(text, lang, STANCE, 1)
     for curriculum in curricula:
@@ -119,7 +126,26 @@ def curriculum_rows(curricula: Iterable[Curriculum]) -> _Rows:
         for label, value in found[text][1].items():
             col = len(labels) if label == REQUEST else labels.index(label)
             targets[row, col] = value
-    return _Rows(texts, (*labels, REQUEST), targets, [f"lang:{found[t][0]}" for t in texts])
+    return _Rows(texts, (*labels, REQUEST), targets, [_language_group(found[t][0]) for t in texts])
+
+
+# Calibration holds out a quarter of the curricula's languages at a time (each group mixes scripts, so no script
+# disappears from training altogether) and each public source as a whole. A source that alone holds a label's
+# positives (MultiJail: the only harmful requests) is held out with its languages' group instead, or the head
+# would be scored by a fit that never saw a positive.
+LANGUAGE_GROUPS = (("ja", "th", "km", "ms"), ("vi", "id", "lo", "ta"), ("tl", "my", "zh", "en"))
+SOLE_SOURCES = ("multijail",)
+
+
+def _language_group(lang: str) -> str:
+    for number, group in enumerate(LANGUAGE_GROUPS):
+        if lang in group:
+            return f"lang:{number}"
+    return f"lang:{lang}"
+
+
+def _bank_group(source: str, lang: str) -> str:
+    return _language_group(lang) if source in SOLE_SOURCES else f"src:{source}"
 
 
 def build_learned(curricula: Iterable[Curriculum], embed: Callable, bank: Bank | None,
@@ -135,29 +161,30 @@ def build_learned(curricula: Iterable[Curriculum], embed: Callable, bank: Bank |
                 extra[:, labels.index(label)] = bank.targets[:, col]
         vectors = np.concatenate([vectors, bank.vectors])
         targets = np.concatenate([targets, extra])
-        groups += [f"src:{g}" for g in bank.groups.tolist()]
+        groups += [_bank_group(g, lang) for g, lang in zip(bank.groups.tolist(), bank.langs.tolist(), strict=True)]
     if not (targets == 1).any(axis=0)[labels.index(REQUEST)]:
         labels, targets = labels[:-1], targets[:, :-1]  # no harmful requests to learn from: no request head
     key = _cache_key(rows.texts, targets, bank)
     cached = _load_cached(cache_dir, key)
     if cached is not None:
         return cached
-    heads = fit_heads(vectors, targets, labels, **FIT)
-    held_out = _held_out_scores(vectors, targets, labels, np.asarray(groups))
+    removed = language_directions(vectors, LANGUAGE_DIRECTIONS) if LANGUAGE_DIRECTIONS else None
+    heads = fit_heads(vectors, targets, labels, removed=removed, **FIT)
+    held_out = _held_out_scores(vectors, targets, labels, np.asarray(groups), removed)
     thresholds, report = _calibrate(held_out, targets, labels, np.asarray(groups))
     learned = Learned(heads, thresholds, report)
     _save_cached(cache_dir, key, learned)
     return learned
 
 
-def _held_out_scores(vectors, targets, labels, groups: np.ndarray) -> np.ndarray:
+def _held_out_scores(vectors, targets, labels, groups: np.ndarray, removed=None) -> np.ndarray:
     """Each row scored by heads fitted without its group (its language, or its public source)."""
     out = np.full(targets.shape, np.nan, np.float32)
     for group in sorted(set(groups.tolist())):
         held = groups == group
         if held.all():
             continue
-        heads = fit_heads(vectors[~held], targets[~held], labels, **FIT)
+        heads = fit_heads(vectors[~held], targets[~held], labels, removed=removed, **FIT)
         out[held] = heads.predict(vectors[held])
     return out
 
@@ -200,7 +227,7 @@ def _share(values: np.ndarray, threshold: float) -> float | None:
 
 def _cache_key(texts: list[str], targets: np.ndarray, bank: Bank | None) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([VERSION, RATES, FIT, bank.digest if bank else None]).encode())
+    digest.update(json.dumps([VERSION, RATES, FIT, LANGUAGE_DIRECTIONS, bank.digest if bank else None]).encode())
     for text in texts:
         digest.update(text.encode())
         digest.update(b"\0")
@@ -215,7 +242,8 @@ def _load_cached(cache_dir: Path | None, key: str) -> Learned | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            heads = Heads(tuple(meta["labels"]), data["mean"], data["scale"], data["weights"], data["bias"])
+            heads = Heads(tuple(meta["labels"]), data["mean"], data["scale"], data["weights"], data["bias"],
+                          data["removed"])
     except (OSError, ValueError, KeyError):
         return None
     thresholds = {k: Thresholds(**v) for k, v in meta["thresholds"].items()}
@@ -231,7 +259,8 @@ def _save_cached(cache_dir: Path | None, key: str, learned: Learned) -> None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         tmp = Path(cache_dir) / f"heads-{key}.tmp.npz"
         np.savez(tmp, meta=np.array(json.dumps(meta)), mean=learned.heads.mean, scale=learned.heads.scale,
-                 weights=learned.heads.weights, bias=learned.heads.bias)
+                 weights=learned.heads.weights, bias=learned.heads.bias,
+                 removed=learned.heads.removed if learned.heads.removed is not None else np.zeros((0, 1)))
         tmp.replace(Path(cache_dir) / f"heads-{key}.npz")
     except OSError:
         pass  # a read-only cache only costs the next start the fitting time

@@ -72,7 +72,8 @@ class SemanticIndex:
         for rule in semantic:
             by_category.setdefault(rule.category, []).extend(
                 t for items in rule.no_match_examples.values() for t in items)
-        lessons = {t for items in curriculum.lessons.values() for t in items}
+        # an answer's background: good lessons, and safe refusals and support (which name risky topics on purpose)
+        lessons = {t for table in (curriculum.lessons, curriculum.refusals) for items in table.values() for t in items}
         questions = {t for items in curriculum.questions.values() for t in items}
         examples = [t for r in semantic for table in (r.match_examples, r.no_match_examples)
                     for items in table.values() for t in items]
@@ -137,11 +138,6 @@ def _top_components(centered: np.ndarray, n: int) -> np.ndarray:
     return (basis * signs[:, None]).astype(np.float32)
 
 
-# A head-led finding names the rule of its category whose examples the sentence is nearest to; it must be at
-# least this near (projected cosine), so that the rule a teacher reads is about what the sentence says.
-HEAD_LED_FLOOR = DEFAULT_THRESHOLD - 2 * UNCERTAIN_BAND
-
-
 def make_check(index: SemanticIndex, learned=None):
     """The `semantic` kind's check for one curriculum's index, with the learned stage's heads when given.
 
@@ -183,6 +179,7 @@ def make_check(index: SemanticIndex, learned=None):
         for i, sentence in enumerate(view.sentences):
             gap = float(best[i] - neg[i])
             near = best[i] >= threshold and gap >= margin
+            stage = "semantic"
             if probs is None:
                 certain = near
                 doubtful = not near and gap >= margin and best[i] >= threshold - UNCERTAIN_BAND
@@ -193,16 +190,20 @@ def make_check(index: SemanticIndex, learned=None):
                 # the category's nearest and at least as near as its near-misses
                 leading = rule.target == "response" and gap >= 0 and best[i] >= rival_best[i]
                 complying = ctx.harmful_request and not ctx.answer_declines
-                certain = (near and p >= limits.gate and not declining) or (leading and (
-                    (p >= limits.fire and best[i] >= threshold - UNCERTAIN_BAND)
-                    or (complying and not declining and p >= limits.mid and best[i] >= HEAD_LED_FLOOR)))
+                confirmed = near and p >= limits.gate and not declining
+                # two moderate signals: the head at `mid`, the nearest examples within the uncertain band and
+                # half the margin; after a harmful request that the answer does not decline, the head's `gate`
+                head_bar = limits.gate if complying else limits.mid
+                certain = confirmed or (leading and best[i] >= threshold - UNCERTAIN_BAND and (
+                    p >= limits.fire or (not declining and gap >= margin / 2 and p >= head_bar)))
+                stage = "semantic" if confirmed or not certain else "learned"
                 doubtful = not certain and not declining and (
                     near or (best[i] >= threshold and gap >= 0)
                     or (best[i] >= threshold - UNCERTAIN_BAND and gap >= margin and p >= limits.gate))
             if best[i] < threshold - UNCERTAIN_BAND and not certain:
                 continue
             if certain or doubtful:
-                out.append(Finding(rule.id, rule.category, rule.severity, "semantic", float(best[i]),
+                out.append(Finding(rule.id, rule.category, rule.severity, stage, float(best[i]),
                                    rule.target, (sentence.start, sentence.end), sentence.text,
                                    index.rules[rule.id].match_texts[int(which[i])], uncertain=not certain))
         return _strongest_first(out)

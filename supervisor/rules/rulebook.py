@@ -14,8 +14,8 @@ from pathlib import Path
 
 import structlog
 
-from ..checks.lexical import check_fuzzy, check_phrase
 from ..checks.learned import Learned, build_learned
+from ..checks.lexical import check_fuzzy, check_phrase
 from ..checks.semantic import DEFAULT_MARGIN, DEFAULT_THRESHOLD, SemanticIndex, make_check
 from ..errors import ConfigError
 from ..models.bank import Bank
