@@ -42,7 +42,8 @@ def save_cache(settings: Settings, embedder: CachedEmbedder) -> None:
 def make_supervisor(settings: Settings, embedder: CachedEmbedder) -> Supervisor:
     judge = None
     if settings.judge_model:
-        judge = Judge(settings.judge_model, settings.judge_api_base, settings.judge_api_key)
+        judge = Judge(settings.judge_model, settings.judge_api_base, settings.judge_api_key,
+                      format=settings.judge_format)
     return Supervisor(embedder, judge)
 
 

@@ -53,6 +53,8 @@ class Settings:
     judge_model: str | None = None
     judge_api_base: str | None = None
     judge_api_key: str | None = None
+    # how the judge is asked and its answer read: yesno (any chat model) or a guard model's own format
+    judge_format: str = "yesno"
     reload_interval: float = 2.0
     secret: str | None = None
     log_level: str = "info"
@@ -70,6 +72,13 @@ class Settings:
     # costs without the supervisor. Each such exchange is recorded as status "unsupervised" with no decision
     # (never as passed) and answered with `X-Supervisor-Decision: unsupervised`.
     benchmark_unsupervised: bool = False
+
+    def __post_init__(self) -> None:
+        from .models.judge import FORMATS
+
+        if self.judge_format not in FORMATS:
+            raise ConfigError(f"judge_format (SUPERVISOR_JUDGE_FORMAT): unknown judge format {self.judge_format!r}; "
+                              f"allowed: {', '.join(FORMATS)}")
 
     def upstream_for(self, name: str) -> UpstreamConfig:
         return self.upstreams.get(name, self.upstream)
@@ -107,7 +116,7 @@ _ENV = {
     "SUPERVISOR_EMBEDDER_THREADS": ("embedder_threads", int),
     "SUPERVISOR_LEARNED_HEADS": ("learned_heads", boolean),
     "SUPERVISOR_JUDGE_MODEL": ("judge_model", str), "SUPERVISOR_JUDGE_API_BASE": ("judge_api_base", str),
-    "SUPERVISOR_JUDGE_API_KEY": ("judge_api_key", str),
+    "SUPERVISOR_JUDGE_API_KEY": ("judge_api_key", str), "SUPERVISOR_JUDGE_FORMAT": ("judge_format", str),
     "SUPERVISOR_RELOAD_INTERVAL": ("reload_interval", float), "SUPERVISOR_SECRET": ("secret", str),
     "SUPERVISOR_LOG_LEVEL": ("log_level", str),
     "SUPERVISOR_SIGNING_KEY_FILE": ("signing_key_file", Path),

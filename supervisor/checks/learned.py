@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.bank import Bank
+from ..models.bank import BANK_DIR, Bank
 from ..models.heads import IGNORE, Heads, fit_heads, language_directions
 from ..rules.model import Curriculum
 
@@ -46,7 +46,7 @@ RATES = {"fire": 0.002, "mid": 0.02, "gate_recall": 0.90, "stance": 0.05, "reque
 # principal directions of all training sentences removed before the heads (mostly language and script)
 LANGUAGE_DIRECTIONS = 8
 FIT = {"l2": 1e-3, "steps": 200, "learning_rate": 0.08}
-VERSION = 1
+VERSION = 2  # bump whenever fitting or calibration changes: it is part of the cache key
 
 
 def label_of(target: str, category: str) -> str:
@@ -207,7 +207,8 @@ def _calibrate(scores, targets, labels, groups) -> tuple[dict[str, Thresholds], 
             neg = scores[targets[:, col] == 0, col]
             rate = RATES["request"] if label == REQUEST else RATES["fire"]
             fire = max(_quantile(neg, 1 - rate, 0.99), 0.5)
-            mid = min(max(_quantile(neg, 1 - RATES["mid"], 0.9), 0.3), fire)
+            # a head that gives less than even odds is no evidence for harm, however rare such scores are
+            mid = min(max(_quantile(neg, 1 - RATES["mid"], 0.9), 0.5), fire)
             gate = min(_quantile(pos, 1 - RATES["gate_recall"], 0.5), mid)
             thresholds[label] = Thresholds(gate=gate, mid=mid, fire=fire)
         t = thresholds[label]
@@ -236,9 +237,15 @@ def _cache_key(texts: list[str], targets: np.ndarray, bank: Bank | None) -> str:
 
 
 def _load_cached(cache_dir: Path | None, key: str) -> Learned | None:
-    if cache_dir is None:
-        return None
-    path = Path(cache_dir) / f"heads-{key}.npz"
+    """The heads fitted on exactly these inputs: from the deployment's cache, or shipped with the package for
+    the shipped curricula (training/fit_heads.py), so that a first start does not wait for the fitting."""
+    for folder in (cache_dir, BANK_DIR):
+        if folder is not None and (Path(folder) / f"heads-{key}.npz").is_file():
+            return _read_cached(Path(folder) / f"heads-{key}.npz")
+    return None
+
+
+def _read_cached(path: Path) -> Learned | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))

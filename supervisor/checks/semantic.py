@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..rules.model import Curriculum, Rule
+from ..rules.schema import UNIVERSAL_CATEGORIES
 from .base import CheckContext, Finding
 
 # Similarities are taken after removing what every sentence of the curriculum shares: the mean example vector
@@ -188,7 +189,11 @@ def make_check(index: SemanticIndex, learned=None):
                 declining = stance is not None and stance[i] >= learned.thresholds["stance"].fire
                 # the head leads only where the nearest examples agree on the rule: this rule's examples are
                 # the category's nearest and at least as near as its near-misses
-                leading = rule.target == "response" and gap >= 0 and best[i] >= rival_best[i]
+                # and only for harms a sentence shows by what it is about (universal safety): in curriculum,
+                # culture and pedagogy the same topic is taught or violated by its stance ("Takeshima is
+                # Japan's" / "is Korea's"), which a head over a sentence's meaning cannot tell apart
+                leading = (rule.category in UNIVERSAL_CATEGORIES and rule.target == "response" and gap >= 0
+                           and best[i] >= rival_best[i])
                 complying = ctx.harmful_request and not ctx.answer_declines
                 confirmed = near and p >= limits.gate and not declining
                 # two moderate signals: the head at `mid`, the nearest examples within the uncertain band and

@@ -11,15 +11,15 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 
-CATEGORIES = (
-    # universal safety
+UNIVERSAL_CATEGORIES = (
     "self_harm", "crisis_support", "violence_weapons", "sexual_content", "drugs_alcohol", "gambling",
     "hate_harassment", "dangerous_activity", "personal_data", "extremism", "crime_fraud", "misinformation",
-    # pedagogy
-    "academic_integrity", "age_appropriateness",
-    # curriculum and culture
+)
+PEDAGOGY_CATEGORIES = ("academic_integrity", "age_appropriateness")
+CURRICULUM_CATEGORIES = (
     "religion", "national_symbols", "contested_history", "official_terminology", "sex_education_by_grade",
 )
+CATEGORIES = UNIVERSAL_CATEGORIES + PEDAGOGY_CATEGORIES + CURRICULUM_CATEGORIES
 CONTROL_CATEGORIES = ("benign_lesson", "hard_negative", "refusal", "safe_general", "harmful_general")
 
 LANGUAGES = ("ja", "th", "vi", "id", "ms", "tl", "km", "en", "zh", "lo", "my", "ta")
