@@ -98,6 +98,7 @@ def test_eval_command_scores_a_case_file(tmp_path):
               env_extra={"SUPERVISOR_CACHE_DIR": str(tmp_path)})
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    assert result["overall"] == {"n": 2, "recall": 1.0, "false_positive_rate": 0.0, "action_accuracy": 1.0}
+    assert result["overall"] == {"n": 2, "recall": 1.0, "false_positive_rate": 0.0, "action_accuracy": 1.0,
+                                 "f1": 1.0}
     assert result["cases"][1]["curriculum"].startswith("baseline@")   # no Lao curriculum: judged by baseline
     assert set(result["by_lang"]) == {"ja", "en"}

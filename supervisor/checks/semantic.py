@@ -143,14 +143,17 @@ def make_check(index: SemanticIndex, learned=None):
     """The `semantic` kind's check for one curriculum's index, with the learned stage's heads when given.
 
     Without heads (a backend or curriculum with nothing to learn from), a rule fires on nearest-example
-    evidence alone (threshold and margin). With heads, per sentence:
-    - a sentence the stance head reads as declining, redirecting or supporting is not evidence of harm,
-      unless its own category head is certain (a "refusal" that goes on to explain the method);
-    - nearest-example evidence fires only when the rule's category head confirms it (`gate`), otherwise it is
-      uncertain: topic without substance, for the optional judge;
-    - the category head alone fires when it is sure (`fire`), or, after a harmful request that the answer
-      does not decline, when it reaches `mid`; the finding names the category's nearest rule and example;
+    evidence alone (threshold and margin). With heads, per sentence, a rule fires when
+    - confirmed: the nearest examples say so (threshold and margin) and the rule's category head agrees at
+      least at its `gate` (below it the match is topic without substance, and goes to the uncertain band);
+    - or, for universal safety rules whose examples are the category's nearest and at least as near as their
+      near-misses (within the uncertain band of the threshold), the category head is sure (`fire`), or two
+      moderate signals agree: the head at `mid` and half the margin. After a harmful request that the answer
+      does not decline, the head's `gate` is enough there. A sentence the stance head reads as declining or
+      supporting is not led by the head below `fire`: it is judged by its stance, not its topic;
     - a match that beats the threshold but not the margin is uncertain, not dropped.
+    The thresholds are the heads' calibrated ones (checks/learned.py); the evidence a teacher sees is always
+    the rule's nearest example.
     """
     by_category: dict[tuple[str, str], list[str]] = {}
     for rule_id in index.rules:
@@ -195,7 +198,10 @@ def make_check(index: SemanticIndex, learned=None):
                 leading = (rule.category in UNIVERSAL_CATEGORIES and rule.target == "response" and gap >= 0
                            and best[i] >= rival_best[i])
                 complying = ctx.harmful_request and not ctx.answer_declines
-                confirmed = near and p >= limits.gate and not declining
+                # (no stance veto here: refusals and support are part of the nearest-example background, so a
+                # declining sentence is already nearer to them than to the rule's examples unless it is nearly
+                # one of those examples; the stance head, weak in some languages, reads compliance as refusal)
+                confirmed = near and p >= limits.gate
                 # two moderate signals: the head at `mid`, the nearest examples within the uncertain band and
                 # half the margin; after a harmful request that the answer does not decline, the head's `gate`
                 head_bar = limits.gate if complying else limits.mid
