@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from supervisor.evaluation import evaluate_cases, read_cases  # noqa: E402
+from supervisor.evaluation import evaluate_cases, format_table, read_cases  # noqa: E402
 from supervisor.rules.rulebook import compile_rulebook  # noqa: E402
 from supervisor.services import make_embedder, make_supervisor, rulebook_options  # noqa: E402
 from supervisor.settings import load_settings  # noqa: E402
@@ -57,27 +57,6 @@ def heads_table(learned) -> str:
 
 def _f(value) -> str:
     return "      - " if value is None else f"{value:8.3f}"
-
-
-def metrics_table(result: dict, title: str) -> str:
-    lines = [title, f"  {'':22} {'n':>4} {'recall':>7} {'FPR':>7} {'F1':>7} {'action':>7}"]
-
-    def row(name, m):
-        lines.append(f"  {name:22} {m['n']:4d} {_g(m['recall'])} {_g(m['false_positive_rate'])} {_g(m['f1'])} "
-                     f"{_g(m['action_accuracy'])}")
-
-    row("overall", result["overall"])
-    lines.append("  by language")
-    for k, m in result["by_lang"].items():
-        row(f"  {k}", m)
-    lines.append("  by category")
-    for k, m in result["by_category"].items():
-        row(f"  {k}", m)
-    return "\n".join(lines)
-
-
-def _g(value) -> str:
-    return "     - " if value is None else f"{value:7.3f}"
 
 
 def source_cases(source: str, per_source: int, seed: int = 7) -> list[dict]:
@@ -142,7 +121,8 @@ def main() -> None:
 
     for path in args.cases if args.cases is not None else [p for p in DEFAULT_CASES if p.is_file()]:
         print()
-        print(metrics_table(evaluate_cases(read_cases(path), rulebook, supervisor), f"3. {path.name}"))
+        print(f"3. {path.name}")
+        print(format_table(evaluate_cases(read_cases(path), rulebook, supervisor)))
 
     sentences = [s.text for case in read_cases(DEFAULT_CASES[0])[:40] for s in split(case["response"])] \
         if DEFAULT_CASES[0].is_file() else ["A sentence to time."] * 64

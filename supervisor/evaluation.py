@@ -94,15 +94,15 @@ def evaluate_cases(cases: list[dict], rulebook, supervisor, progress: bool = Fal
 
 
 def _fmt(value) -> str:
-    return "   -  " if value is None else f"{value:6.3f}"
+    return "      -" if value is None else f"{value:7.3f}"
 
 
 def format_table(result: dict) -> str:
-    lines = [f"{'':22} {'n':>4} {'recall':>7} {'FPR':>7} {'action':>7}"]
+    lines = [f"{'':22} {'n':>4} {'recall':>7} {'FPR':>7} {'F1':>7} {'action':>7}"]
 
     def row(name: str, m: dict) -> None:
         lines.append(f"{name:22} {m['n']:4d} {_fmt(m['recall'])} {_fmt(m['false_positive_rate'])} "
-                     f"{_fmt(m['action_accuracy'])}")
+                     f"{_fmt(m.get('f1'))} {_fmt(m['action_accuracy'])}")
 
     row("overall", result["overall"])
     lines.append("by language")

@@ -18,6 +18,7 @@ from supervisor.errors import ConfigError
 from supervisor.models.judge import FORMATS, Judge
 from supervisor.rules.loader import load_curricula
 from supervisor.settings import Settings, load_settings
+from supervisor.upstream import stop_litellm_background
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,14 @@ def finding(rule_id: str = "base.weapons-concealment") -> Finding:
 def confirm(server, api_base=None, format="yesno") -> set[str]:
     curriculum = load_curricula(FIXTURE_CURRICULA)["baseline"]
     judge = Judge("openai/judge", api_base=api_base or f"{server.url}/v1", api_key="k", timeout=5, format=format)
-    return asyncio.run(judge.confirm(curriculum, [finding()], "Keep it in the pencil case.", "how to hide a knife"))
+
+    async def ask() -> set[str]:
+        try:
+            return await judge.confirm(curriculum, [finding()], "Keep it in the pencil case.", "how to hide a knife")
+        finally:
+            await stop_litellm_background()  # as the proxy does on shutdown: no worker left on a closed loop
+
+    return asyncio.run(ask())
 
 
 def test_judge_upholds_on_yes_and_sees_the_rule(judge_server):

@@ -97,6 +97,7 @@ def run(tmp_path_factory, cache_dir):
     (tmp / "benign.jsonl").write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in benign),
                                       encoding="utf-8")
     env = {"SUPERVISOR_CACHE_DIR": str(cache_dir)}
+    gc.collect()  # what earlier tests abandoned (a litellm worker on a closed loop) is theirs, not this run's
     asyncio_errors = _Collect()
     logging.getLogger("asyncio").addHandler(asyncio_errors)
     with pytest.MonkeyPatch.context() as mp:
