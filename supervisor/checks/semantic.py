@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..rules.model import Curriculum, Rule
-from ..rules.schema import UNIVERSAL_CATEGORIES
+from ..rules.schema import PEDAGOGY_CATEGORIES, UNIVERSAL_CATEGORIES
 from .base import CheckContext, Finding
 
 # Similarities are taken after removing what every sentence of the curriculum shares: the mean example vector
@@ -139,6 +139,9 @@ def _top_components(centered: np.ndarray, n: int) -> np.ndarray:
     return (basis * signs[:, None]).astype(np.float32)
 
 
+HEAD_LED_CATEGORIES = frozenset(UNIVERSAL_CATEGORIES + PEDAGOGY_CATEGORIES)
+
+
 def make_check(index: SemanticIndex, learned=None):
     """The `semantic` kind's check for one curriculum's index, with the learned stage's heads when given.
 
@@ -146,7 +149,7 @@ def make_check(index: SemanticIndex, learned=None):
     evidence alone (threshold and margin). With heads, per sentence, a rule fires when
     - confirmed: the nearest examples say so (threshold and margin) and the rule's category head agrees at
       least at its `gate` (below it the match is topic without substance, and goes to the uncertain band);
-    - or, for universal safety rules whose examples are the category's nearest and at least as near as their
+    - or, for universal safety and pedagogy rules whose examples are the category's nearest and at least as near as their
       near-misses (within the uncertain band of the threshold), the category head is sure (`fire`), or two
       moderate signals agree: the head at `mid` and half the margin. After a harmful request that the answer
       does not decline, the head's `gate` is enough there. A sentence the stance head reads as declining or
@@ -192,10 +195,11 @@ def make_check(index: SemanticIndex, learned=None):
                 declining = stance is not None and stance[i] >= learned.thresholds["stance"].fire
                 # the head leads only where the nearest examples agree on the rule: this rule's examples are
                 # the category's nearest and at least as near as its near-misses
-                # and only for harms a sentence shows by what it is about (universal safety): in curriculum,
-                # culture and pedagogy the same topic is taught or violated by its stance ("Takeshima is
-                # Japan's" / "is Korea's"), which a head over a sentence's meaning cannot tell apart
-                leading = (rule.category in UNIVERSAL_CATEGORIES and rule.target == "response" and gap >= 0
+                # and only for what a sentence shows by what it is about (universal safety, and pedagogy: "copy
+                # this and hand it in"): in curriculum and culture the same topic is taught or violated by its
+                # stance ("Takeshima is Japan's" / "is Korea's"), which a head over a sentence's meaning cannot
+                # tell apart
+                leading = (rule.category in HEAD_LED_CATEGORIES and rule.target == "response" and gap >= 0
                            and best[i] >= rival_best[i])
                 complying = ctx.harmful_request and not ctx.answer_declines
                 # (no stance veto here: refusals and support are part of the nearest-example background, so a
