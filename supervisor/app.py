@@ -80,9 +80,9 @@ def create_app(settings: Settings) -> Starlette:
         state.store, state.signer = await asyncio.to_thread(open_signed_store, settings)
         state.policies = load_policies(settings.policies_dir)
         embedder = await asyncio.to_thread(make_embedder, settings)
-        rulebook = await asyncio.to_thread(make_rulebook, settings, embedder)
-        state.rulebooks = RulebookHolder(settings.curricula_dir, embedder.embed, rulebook,
-                                         **rulebook_options(settings, embedder))
+        options = await asyncio.to_thread(rulebook_options, settings, embedder)  # reads the bank once
+        rulebook = await asyncio.to_thread(make_rulebook, settings, embedder, None, options)
+        state.rulebooks = RulebookHolder(settings.curricula_dir, embedder.embed, rulebook, **options)
         state.supervisor = make_supervisor(settings, embedder)
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         secret = settings.secret or state.store.deployment_secret()

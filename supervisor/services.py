@@ -18,9 +18,11 @@ def make_embedder(settings: Settings) -> CachedEmbedder:
     return embedder
 
 
-def make_rulebook(settings: Settings, embedder: CachedEmbedder, countries=None) -> Rulebook:
-    rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, countries, **rulebook_options(settings,
-                                                                                                   embedder))
+def make_rulebook(settings: Settings, embedder: CachedEmbedder, countries=None,
+                  options: dict | None = None) -> Rulebook:
+    """Compile the curricula; `options` from `rulebook_options` when the caller keeps them for hot reload."""
+    options = options if options is not None else rulebook_options(settings, embedder)
+    rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, countries, **options)
     save_cache(settings, embedder)
     return rulebook
 

@@ -93,10 +93,6 @@ class Supervisor:
         self._rows: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # index -> {sentence: row}
         self._rows_lock = threading.Lock()
 
-    def similarities(self, compiled: Compiled, sentences: list[str]) -> np.ndarray:
-        """Each sentence against every example of the curriculum (rows cached per sentence text)."""
-        return self.rows(compiled, sentences)[0]
-
     def rows(self, compiled: Compiled, sentences: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """Each sentence's similarities to every example of the curriculum, and its learned heads'
         probabilities (None without heads). Cached per sentence text and curriculum snapshot."""
@@ -104,10 +100,10 @@ class Supervisor:
             rows = self._rows.setdefault(compiled.index, OrderedDict())
             missing = [t for t in dict.fromkeys(sentences) if t not in rows]
         if missing:
-            computed = self._compute(compiled, missing)
+            sims, probs = self._compute(compiled, missing)
             with self._rows_lock:
-                for text, row in zip(missing, zip(*computed, strict=True), strict=True):
-                    rows[text] = row
+                for i, text in enumerate(missing):
+                    rows[text] = (sims[i], probs[i] if probs is not None else None)
         with self._rows_lock:
             found = [rows.get(t) for t in sentences]
             for t in sentences:
@@ -115,23 +111,17 @@ class Supervisor:
                     rows.move_to_end(t)
             while len(rows) > ROWS_PER_INDEX:
                 rows.popitem(last=False)
-        if any(row is None for row in found):  # evicted meanwhile by other requests: compute directly
-            sims, probs = self._compute(compiled, sentences)
-            return sims, (probs if compiled.learned is not None else None)
-        if not found:
-            sims, probs = self._compute(compiled, [])
-            return sims, (probs if compiled.learned is not None else None)
+        if not found or any(row is None for row in found):  # none asked, or evicted meanwhile: compute directly
+            return self._compute(compiled, sentences)
         sims = np.stack([row[0] for row in found])
         probs = np.stack([row[1] for row in found]) if compiled.learned is not None else None
         return sims, probs
 
-    def _compute(self, compiled: Compiled, sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _compute(self, compiled: Compiled, sentences: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
         vectors = (self.embedder.embed([embedding_text(t) for t in sentences]) if sentences
                    else np.zeros((0, self.embedder.dim), np.float32))
-        sims = compiled.index.similarities(vectors)
-        if compiled.learned is None:
-            return sims, np.zeros((len(sentences), 0), np.float32)
-        return sims, compiled.learned.probabilities(vectors)
+        probs = compiled.learned.probabilities(vectors) if compiled.learned is not None else None
+        return compiled.index.similarities(vectors), probs
 
     def prepare(self, compiled: Compiled, response: str, user_text: str) -> tuple[TextView, TextView]:
         """Fold, split and embed both texts in one batch (the CPU-heavy part; call it off the event loop)."""

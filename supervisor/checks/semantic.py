@@ -24,6 +24,7 @@ import numpy as np
 from ..rules.model import Curriculum, Rule
 from ..rules.schema import PEDAGOGY_CATEGORIES, UNIVERSAL_CATEGORIES
 from .base import CheckContext, Finding
+from .learned import label_of
 
 # Similarities are taken after removing what every sentence of the curriculum shares: the mean example vector
 # and its top principal directions (mostly which language a sentence is in; raw e5 cosines of any two Thai or
@@ -172,35 +173,34 @@ def make_check(index: SemanticIndex, learned=None):
         best, which, neg = index.score(rule, view.similarities)
         threshold = rule.threshold if rule.threshold is not None else index.threshold
         margin = rule.margin if rule.margin is not None else index.margin
-        column = learned.column(f"{rule.target}:{rule.category}") if learned is not None else None
+        label = label_of(rule.target, rule.category)
+        column = learned.column(label) if learned is not None else None
         probs = view.probabilities if column is not None else None
+        # the head may lead only for what a sentence shows by what it is about (universal safety, and pedagogy:
+        # "copy this and hand it in"): in curriculum and culture the same topic is taught or violated by its
+        # stance ("Takeshima is Japan's" / "is Korea's"), which a head over a sentence's meaning cannot tell apart
+        may_lead = probs is not None and rule.category in HEAD_LED_CATEGORIES and rule.target == "response"
         if probs is not None:
             head = probs[:, column]
-            limits = learned.thresholds[f"{rule.target}:{rule.category}"]
+            limits = learned.thresholds[label]
             stance_col = learned.column("stance")
             stance = probs[:, stance_col] if stance_col is not None and rule.target == "response" else None
-            rivals = [r for r in by_category[(rule.target, rule.category)] if r != rule.id]
+            rivals = [r for r in by_category[(rule.target, rule.category)] if r != rule.id] if may_lead else []
             rival_best = (np.max([index.score(index.curriculum_rules[r], view.similarities)[0] for r in rivals],
                                  axis=0) if rivals else np.full(len(best), -1.0))
         out: list[Finding] = []
         for i, sentence in enumerate(view.sentences):
             gap = float(best[i] - neg[i])
             near = best[i] >= threshold and gap >= margin
-            stage = "semantic"
             if probs is None:
-                certain = near
+                certain, stage = near, "semantic"
                 doubtful = not near and gap >= margin and best[i] >= threshold - UNCERTAIN_BAND
             else:
                 p = float(head[i])
                 declining = stance is not None and stance[i] >= learned.thresholds["stance"].fire
                 # the head leads only where the nearest examples agree on the rule: this rule's examples are
                 # the category's nearest and at least as near as its near-misses
-                # and only for what a sentence shows by what it is about (universal safety, and pedagogy: "copy
-                # this and hand it in"): in curriculum and culture the same topic is taught or violated by its
-                # stance ("Takeshima is Japan's" / "is Korea's"), which a head over a sentence's meaning cannot
-                # tell apart
-                leading = (rule.category in HEAD_LED_CATEGORIES and rule.target == "response" and gap >= 0
-                           and best[i] >= rival_best[i])
+                leading = may_lead and gap >= 0 and best[i] >= rival_best[i]
                 complying = ctx.harmful_request and not ctx.answer_declines
                 # (no stance veto here: refusals and support are part of the nearest-example background, so a
                 # declining sentence is already nearer to them than to the rule's examples unless it is nearly
@@ -211,13 +211,11 @@ def make_check(index: SemanticIndex, learned=None):
                 head_bar = limits.gate if complying else limits.mid
                 certain = confirmed or (leading and best[i] >= threshold - UNCERTAIN_BAND and (
                     p >= limits.fire or (not declining and gap >= margin / 2 and p >= head_bar)))
-                stage = "semantic" if confirmed or not certain else "learned"
+                stage = "learned" if certain and not confirmed else "semantic"
                 doubtful = not certain and not declining and (
                     near or (best[i] >= threshold and gap >= 0)
                     or (best[i] >= threshold - UNCERTAIN_BAND and gap >= margin and p >= limits.gate))
-            if best[i] < threshold - UNCERTAIN_BAND and not certain:
-                continue
-            if certain or doubtful:
+            if certain or doubtful:  # both need the nearest examples within the uncertain band of the threshold
                 out.append(Finding(rule.id, rule.category, rule.severity, stage, float(best[i]),
                                    rule.target, (sentence.start, sentence.end), sentence.text,
                                    index.rules[rule.id].match_texts[int(which[i])], uncertain=not certain))

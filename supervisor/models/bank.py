@@ -11,6 +11,7 @@ curricula alone.
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def load_bank(embedder_name: str, folder: Path = BANK_DIR) -> Bank | None:
     if not path.is_file():
         return None
     raw = path.read_bytes()
-    with np.load(path, allow_pickle=False) as data:
+    with np.load(io.BytesIO(raw), allow_pickle=False) as data:  # the bytes hashed are the bytes loaded
         vectors = data["q"].astype(np.float32) * data["scale"]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return Bank(vectors=vectors, labels=tuple(data["labels"].tolist()),
