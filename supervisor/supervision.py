@@ -79,7 +79,19 @@ def request_context(compiled: Compiled, answer: TextView, user: TextView) -> tup
     if stance is not None and answer.probabilities is not None and len(answer.probabilities):
         opening = answer.probabilities[:OPENING_SENTENCES, stance]
         declines = bool(opening.max() >= learned.thresholds["stance"].fire)
-    return harmful, declines
+    return harmful, declines or _near_refusal(compiled, answer)
+
+
+def _near_refusal(compiled: Compiled, answer: TextView) -> bool:
+    """An opening sentence whose nearest example is one of the curricula's refusals, within the semantic
+    threshold: the nearest-example reading of stance, for languages where the stance head is weak."""
+    index = compiled.index
+    if answer.similarities is None or not len(answer.sentences) or not len(index.refusals):
+        return False
+    opening = answer.similarities[:OPENING_SENTENCES]
+    refusal = opening[:, index.refusals].max(axis=1)
+    harm = opening[:, index.all_matches].max(axis=1) if len(index.all_matches) else np.full(len(opening), -1.0)
+    return bool(((refusal >= index.threshold) & (refusal >= harm)).any())
 
 
 def _view(text: str) -> TextView:

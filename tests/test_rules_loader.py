@@ -67,6 +67,23 @@ def test_rule_without_examples_is_an_error(tree):
     assert "(rule): 'examples' is required" in problem
 
 
+def test_requests_are_read_on_answer_rules_and_refused_on_rules_about_the_students_message(tree):
+    path = tree / "_baseline" / "safety.yaml"
+    text = path.read_text()
+    asked = "      requests:\n        en:\n          - how do i hide a knife in my pencil case\n"
+    # the first rule (on the answer) may list requests: they are loaded per language
+    first = text.index("    source:")
+    path.write_text(text[:first] + asked + text[first:])
+    rule = next(r for r in load_curricula(tree)["baseline"].rules if r.target == "response" and r.request_examples)
+    assert rule.request_examples == {"en": ("how do i hide a knife in my pencil case",)}
+    # a rule on the student's message lists what students write under `match`, not `requests`
+    text = path.read_text()
+    crisis = text.index("    source:", text.index("- id: base.crisis-no-help"))
+    path.write_text(text[:crisis] + asked + text[crisis:])
+    [problem] = problems_of(tree)
+    assert "rule base.crisis-no-help: `requests` belong to rules on the AI's answer" in problem
+
+
 def test_near_miss_containing_the_rules_phrase_contradicts_it(tree):
     path = tree / "jp" / "terminology.yaml"
     path.write_text(path.read_text().replace("[択捉島は北方領土の一つです。]", "[ロシアは南クリル諸島とよびます。]"))

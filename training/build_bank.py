@@ -11,7 +11,7 @@ How each row becomes bank rows, in the heads' label space (1 positive, 0 negativ
 - a harmful answer without a category: no answer row (nothing to learn per category);
 - a safe answer or text: every sentence is a row, negative for every category head. This is what the
   curricula lack most: thousands of ordinary sentences, short and long, that no rule may fire on;
-- a harmful prompt: positive for `request` (its negatives are the curricula's ordinary students' questions and
+- a harmful prompt: positive for `request`, and for `user:<category>` when the source names its harm (its negatives are the curricula's ordinary students' questions and
   the near-misses of the rules on the student's message; DiaSafety's contexts are not used: a safe answer's
   context is often itself offensive);
 - `stance` (declining) is unknown for all of them.
@@ -37,7 +37,7 @@ from supervisor.models.embedder import build_embedder  # noqa: E402
 from supervisor.rules.schema import CATEGORIES  # noqa: E402
 from supervisor.text.segment import split  # noqa: E402
 
-LABELS = (*(f"response:{c}" for c in CATEGORIES), "user:crisis_support", "user:academic_integrity", "request")
+LABELS = (*(f"response:{c}" for c in CATEGORIES), *(f"user:{c}" for c in CATEGORIES), "request")
 ANSWER_SENTENCES = 6        # an answer row is the mean of its first sentences (the heads see sentences)
 SAFE_SENTENCES = 8          # sentences taken from each safe answer
 PER_SOURCE_CAP = 2500       # rows read per source (deterministic sample), to bound embedding time
@@ -74,7 +74,9 @@ def build(data_dir: Path, out: Path | None = None) -> Path:
         sentences = [s.text for s in split(text)] or [text]
         if row["kind"] == "prompt":
             if row["harmful"]:
-                items.append(([text[:1000]], _target(request=1.0), source, lang))
+                # which harm it asks for, where the source says (its other categories stay unknown)
+                asked = {f"user:{row['category']}": 1.0} if row.get("category") in CATEGORIES else {}
+                items.append(([text[:1000]], _target(request=1.0, **asked), source, lang))
             else:
                 items.append(([text[:1000]], _target(request=0.0, **_user_negative()), source, lang))
             continue
@@ -104,7 +106,7 @@ def build(data_dir: Path, out: Path | None = None) -> Path:
 
 
 def _user_negative() -> dict[str, float]:
-    return {"user:crisis_support": 0.0, "user:academic_integrity": 0.0}
+    return {f"user:{c}": 0.0 for c in CATEGORIES}
 
 
 def _mean(vectors: list[np.ndarray]) -> np.ndarray:

@@ -17,7 +17,8 @@ class Finding:
     rule_id: str
     category: str
     severity: str
-    stage: str            # lexical | semantic (nearest examples, head-confirmed) | learned (head-led) | judge
+    stage: str            # lexical | semantic (nearest examples, head-confirmed) | learned (head-led) | request
+                          # (an answer going along with a request for it) | judge
     score: float
     target: str           # response | user
     span: tuple[int, int]
@@ -54,3 +55,8 @@ class CheckContext:
     # the student's message asks for something harmful (request head), and the answer does not open by declining
     harmful_request: bool = False
     answer_declines: bool = False
+
+    @property
+    def answer_complies(self) -> bool:
+        """The answer says something and does not open by declining, redirecting or supporting."""
+        return not self.answer_declines and bool(self.response.sentences)

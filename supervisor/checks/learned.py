@@ -8,8 +8,10 @@ Labels (one head each):
 - `stance`: the sentence declines, redirects safely, supports or cautions ("I can't help you hack an account",
   "you are not alone, talk to a teacher"). Positives: the curricula's `refusals` and every rule's own refusal
   and help messages. Such a sentence is judged by its stance, not its topic.
-- `request`: the student's message asks for something harmful (bank only: public harmful prompts against
-  ordinary students' questions). An answer that complies with it is judged with a lower bar.
+- `request`: the student's message asks for something harmful (the rules' `requests` examples and public
+  harmful prompts, against ordinary students' questions). `user:<category>` heads say which harm: positives are
+  the category's request examples (and, for rules on the student's message, their must-match examples). An
+  answer that goes along with a harmful request is judged by the request (`checks/semantic.py`).
 
 Thresholds are calibrated, not hand-set: each head is fitted again with one group of rows held out (a language
 of the curricula, or one public source) and scores the rows it never saw; the thresholds are quantiles of
@@ -42,11 +44,11 @@ REQUEST = "request"
 #          positives reach (below it the match is topic without substance);
 #   stance: a sentence counts as declining when at most 5% of harmful examples score that high (a harmful
 #          sentence misread as declining is still caught when its own head reaches `fire`).
-RATES = {"fire": 0.002, "mid": 0.02, "gate_recall": 0.90, "stance": 0.05, "request": 0.02}
+RATES = {"fire": 0.002, "mid": 0.02, "gate_recall": 0.90, "stance": 0.05, "request": 0.05}
 # principal directions of all training sentences removed before the heads (mostly language and script)
 LANGUAGE_DIRECTIONS = 8
 FIT = {"l2": 1e-3, "steps": 200, "learning_rate": 0.08}
-VERSION = 2  # bump whenever fitting or calibration changes: it is part of the cache key
+VERSION = 3  # bump whenever fitting or calibration changes: it is part of the cache key
 
 
 def label_of(target: str, category: str) -> str:
@@ -100,6 +102,8 @@ def curriculum_rows(curricula: Iterable[Curriculum]) -> _Rows:
         for lang, items in rule.match_examples.items():
             for text in items:
                 add(text, lang, label, 1)
+                if rule.target == "response":
+                    add(text, lang, STANCE, 0)  # a violating answer goes along; it does not decline
                 if rule.category == "crisis_support":
                     add(text, lang, REQUEST, 0)  # a student in distress asks for help, not for harm
         for lang, items in rule.no_match_examples.items():
@@ -107,21 +111,30 @@ def curriculum_rows(curricula: Iterable[Curriculum]) -> _Rows:
                 add(text, lang, label, 0)
                 if rule.target == "user":
                     add(text, lang, REQUEST, 0)  # an ordinary student message that a user rule must let be
+        for lang, items in rule.request_examples.items():
+            for text in items:  # a student asking for what this rule's answer must not give
+                add(text, lang, label_of("user", rule.category), 1)
+                add(text, lang, REQUEST, 1)
         for lang, text in rule.messages.items():
             add(text, lang, STANCE, 1)
     for curriculum in curricula:
-        for table, label in ((curriculum.lessons, None), (curriculum.questions, REQUEST),
-                             (curriculum.refusals, STANCE)):
+        # stance is known for refusals (1), lessons and violating answers (0) only: a rule's must-not examples
+        # are often refusals or safe redirections themselves, and students' messages are not answers
+        for table, label, value in ((curriculum.lessons, STANCE, 0), (curriculum.questions, REQUEST, 0),
+                                    (curriculum.refusals, STANCE, 1)):
             for lang, items in table.items():
                 for text in items:
-                    add(text, lang, label, 1 if label == STANCE else 0)
+                    add(text, lang, label, value)
         for table in (curriculum.refusal, curriculum.help):
             for lang, text in table.items():
                 add(text, lang, STANCE, 1)
-    labels = tuple(sorted({label_of(r.target, r.category) for r in rules.values()} | {STANCE}))
+    labels = tuple(sorted({label_of(r.target, r.category) for r in rules.values()}
+                          | {label_of("user", r.category) for r in rules.values() if r.request_examples}
+                          | {STANCE}))
     texts = list(found)
     targets = np.zeros((len(texts), len(labels) + 1), np.float32)  # last column: REQUEST
     targets[:, -1] = IGNORE
+    targets[:, labels.index(STANCE)] = IGNORE
     for row, text in enumerate(texts):
         for label, value in found[text][1].items():
             col = len(labels) if label == REQUEST else labels.index(label)
@@ -196,7 +209,8 @@ def _quantile(values: np.ndarray, q: float, default: float) -> float:
 
 def _calibrate(scores, targets, labels, groups) -> tuple[dict[str, Thresholds], dict[str, dict]]:
     thresholds, report = {}, {}
-    harmful = ((targets[:, :len(labels)] == 1) & np.array([lab not in (STANCE, REQUEST) for lab in labels])).any(1)
+    # stance is calibrated against harmful answers (not requests: a student's request is not an answer)
+    harmful = ((targets[:, :len(labels)] == 1) & np.array([lab.startswith("response:") for lab in labels])).any(1)
     for col, label in enumerate(labels):
         pos = scores[targets[:, col] == 1, col]
         if label == STANCE:

@@ -24,7 +24,7 @@ import numpy as np
 from ..rules.model import Curriculum, Rule
 from ..rules.schema import PEDAGOGY_CATEGORIES, UNIVERSAL_CATEGORIES
 from .base import CheckContext, Finding
-from .learned import label_of
+from .learned import REQUEST, label_of
 
 # Similarities are taken after removing what every sentence of the curriculum shares: the mean example vector
 # and its top principal directions (mostly which language a sentence is in; raw e5 cosines of any two Thai or
@@ -47,6 +47,8 @@ class RuleIndex:
     match: np.ndarray      # column indexes into the example matrix
     near_miss: np.ndarray
     match_texts: tuple[str, ...]
+    requests: np.ndarray       # what students ask when this rule's answer would serve them
+    request_texts: tuple[str, ...]
 
 
 class SemanticIndex:
@@ -77,6 +79,7 @@ class SemanticIndex:
         # an answer's background: good lessons, and safe refusals and support (which name risky topics on purpose)
         lessons = {t for table in (curriculum.lessons, curriculum.refusals) for items in table.values() for t in items}
         questions = {t for items in curriculum.questions.values() for t in items}
+        requests = {t for r in semantic for items in r.request_examples.values() for t in items}
         examples = [t for r in semantic for table in (r.match_examples, r.no_match_examples)
                     for items in table.values() for t in items]
         self.rules: dict[str, RuleIndex] = {}
@@ -86,13 +89,21 @@ class SemanticIndex:
             # an answer is judged against good lessons, a student's message against ordinary questions
             background = lessons if rule.target == "response" else questions
             near = (set(by_category.get(rule.category, ())) | background) - set(matches)
-            self.rules[rule.id] = RuleIndex(columns(matches), columns(sorted(near)), tuple(matches))
+            asked = [t for items in rule.request_examples.values() for t in items]
+            self.rules[rule.id] = RuleIndex(columns(matches), columns(sorted(near)), tuple(matches),
+                                            columns(asked), tuple(asked))
+        # students' ordinary questions: what a request must be nearer to a rule's requests than to
+        self.questions = columns(sorted(questions))
+        self.refusals = columns(sorted({t for items in curriculum.refusals.values() for t in items}))
+        self.all_matches = columns(sorted({t for r in semantic for items in r.match_examples.values() for t in items}))
+        self.all_requests = columns(sorted(requests))
         self.texts = texts
         self.position = position
         raw = embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-        # The projection is fitted on what answers look like (examples and lessons); students' questions are
-        # only a background to beat, and a short question register must not move the answers' geometry.
-        only_questions = questions - lessons - set(examples)
+        # The projection is fitted on what answers look like (examples and lessons); students' questions and
+        # requests are only a background to beat, and a short question register must not move the answers'
+        # geometry.
+        only_questions = (questions | requests) - lessons - set(examples)
         fit = raw[[i for i, t in enumerate(texts) if t not in only_questions]] if only_questions else raw
         self.mean = fit.mean(axis=0) if components and len(fit) > components else None
         self.basis = _top_components(fit - self.mean, components) if self.mean is not None else None
@@ -150,12 +161,16 @@ def make_check(index: SemanticIndex, learned=None):
     evidence alone (threshold and margin). With heads, per sentence, a rule fires when
     - confirmed: the nearest examples say so (threshold and margin) and the rule's category head agrees at
       least at its `gate` (below it the match is topic without substance, and goes to the uncertain band);
-    - or, for universal safety and pedagogy rules whose examples are the category's nearest and at least as near as their
-      near-misses (within the uncertain band of the threshold), the category head is sure (`fire`), or two
+    - or, for universal safety and pedagogy rules whose examples are the category's nearest and at least as
+      near as their near-misses (within the uncertain band of the threshold), the category head is sure (`fire`), or two
       moderate signals agree: the head at `mid` and half the margin. After a harmful request that the answer
       does not decline, the head's `gate` is enough there. A sentence the stance head reads as declining or
       supporting is not led by the head below `fire`: it is judged by its stance, not its topic;
-    - a match that beats the threshold but not the margin is uncertain, not dropped.
+    - a match that beats the threshold but not the margin is uncertain, not dropped;
+    - for a universal safety or pedagogy rule on the answer: the student's message asks for what the rule
+      forbids (`asked_for`: the request head sure, the rule's `requests` examples the nearest) and
+      the answer goes along with it (does not open by declining, redirecting or supporting). The answer is
+      then judged by the request, however mild its own words (stage `request`).
     The thresholds are the heads' calibrated ones (checks/learned.py); the evidence a teacher sees is always
     the rule's nearest example.
     """
@@ -189,6 +204,8 @@ def make_check(index: SemanticIndex, learned=None):
             rival_best = (np.max([index.score(index.curriculum_rules[r], view.similarities)[0] for r in rivals],
                                  axis=0) if rivals else np.full(len(best), -1.0))
         out: list[Finding] = []
+        if may_lead and ctx.answer_complies:
+            out.extend(_requested(rule, ctx, index, learned, head))
         for i, sentence in enumerate(view.sentences):
             gap = float(best[i] - neg[i])
             near = best[i] >= threshold and gap >= margin
@@ -201,7 +218,7 @@ def make_check(index: SemanticIndex, learned=None):
                 # the head leads only where the nearest examples agree on the rule: this rule's examples are
                 # the category's nearest and at least as near as its near-misses
                 leading = may_lead and gap >= 0 and best[i] >= rival_best[i]
-                complying = ctx.harmful_request and not ctx.answer_declines
+                complying = rule.target == "response" and ctx.harmful_request and ctx.answer_complies
                 # (no stance veto here: refusals and support are part of the nearest-example background, so a
                 # declining sentence is already nearer to them than to the rule's examples unless it is nearly
                 # one of those examples; the stance head, weak in some languages, reads compliance as refusal)
@@ -222,6 +239,45 @@ def make_check(index: SemanticIndex, learned=None):
         return _strongest_first(out)
 
     return check_semantic
+
+
+def asked_for(rule: Rule, user, index: SemanticIndex, learned) -> tuple[float, str] | None:
+    """(score, nearest request example) when the student's message asks for what `rule` forbids the answer
+    to give: a sentence of it that the request head reads as harmful (at its calibrated `fire`) and whose
+    nearest request examples are this rule's (nearer than any other rule's requests, and than ordinary
+    students' questions). The head says whether a request is harmful, the nearest examples say which rule
+    it is about. None otherwise."""
+    idx = index.rules[rule.id]
+    column = learned.column(REQUEST)
+    if (not len(idx.requests) or column is None or user.similarities is None or user.probabilities is None
+            or not len(user.sentences)):
+        return None
+    limit = learned.thresholds[REQUEST].fire
+    sims = user.similarities
+    own = sims[:, idx.requests]
+    others = sims[:, index.all_requests]
+    background = sims[:, index.questions].max(axis=1) if len(index.questions) else np.full(len(sims), -1.0)
+    best = None
+    for i in range(len(sims)):
+        p = float(user.probabilities[i, column])
+        nearest = float(own[i].max())
+        if p >= limit and nearest >= float(others[i].max()) - 1e-6 and nearest >= background[i]:
+            if best is None or p > best[0]:
+                best = (p, idx.request_texts[int(own[i].argmax())])
+    return best
+
+
+def _requested(rule: Rule, ctx: CheckContext, index: SemanticIndex, learned, head: np.ndarray) -> list[Finding]:
+    """An answer that goes along with a request for what the rule forbids is judged by the request: its
+    sentence that the category's head reads most as the harm is the one named, the request example the
+    evidence. (A refusal or support in its opening sentences means it does not go along: ctx.answer_complies.)"""
+    asked = asked_for(rule, ctx.user, index, learned)
+    if asked is None:
+        return []
+    i = int(np.argmax(head))
+    sentence = ctx.response.sentences[i]
+    return [Finding(rule.id, rule.category, rule.severity, "request", asked[0], rule.target,
+                    (sentence.start, sentence.end), sentence.text, asked[1])]
 
 
 def _strongest_first(findings: list[Finding]) -> list[Finding]:

@@ -59,6 +59,7 @@ def _build_rule(raw: dict, path: Path, line: int, origin: str) -> Rule:
         phrases=_texts(raw.get("phrases")),
         match_examples=_texts(raw["examples"].get("match")),
         no_match_examples=_texts(raw["examples"].get("no_match")),
+        request_examples=_texts(raw["examples"].get("requests")),
         threshold=raw.get("threshold"),
         margin=raw.get("margin"),
         fuzzy_score=raw.get("fuzzy_score"),
@@ -95,6 +96,9 @@ def _rule_problems(rule: Rule, raw: Any, path: Path) -> list[Problem]:
         problem(["rewrite"], "strategy replace_terms needs `replacements`")
     if rule.rewrite and rule.rewrite.strategy == "regenerate" and not rule.rewrite.guidance:
         problem(["rewrite"], "strategy regenerate needs `guidance` for the model")
+    if rule.request_examples and rule.target != "response":
+        problem(["examples", "requests"], "`requests` belong to rules on the AI's answer; a rule with "
+                "`target: user` lists what students write under `match`")
     if (rule.response_lacks or rule.response_min_chars) and rule.target != "user":
         problem(["when"], "`when` conditions apply only to rules with `target: user`")
     folded = [(lang, normalize(p).text) for lang, p in rule.all_phrases()]

@@ -56,6 +56,8 @@ class Rule:
     phrases: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
     match_examples: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
     no_match_examples: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
+    # what students ask when an answer this rule forbids would serve them (rules on the answer only)
+    request_examples: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
     threshold: float | None = None
     margin: float | None = None
     fuzzy_score: float | None = None

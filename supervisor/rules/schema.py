@@ -158,7 +158,13 @@ RULE = {
             "type": "object",
             "additionalProperties": False,
             "required": ["match"],
-            "properties": {"match": _TEXTS_PER_LANGUAGE, "no_match": _TEXTS_PER_LANGUAGE},
+            "properties": {
+                "match": _TEXTS_PER_LANGUAGE, "no_match": _TEXTS_PER_LANGUAGE,
+                "requests": {**_TEXTS_PER_LANGUAGE,
+                             "description": "Rules on the AI's answer: what students ask when an answer this rule "
+                                            "forbids would serve them. An answer that goes along with such a "
+                                            "request is judged by it, even when its own words are mild."},
+            },
         },
         "threshold": {"type": "number", "minimum": 0.0, "maximum": 1.0,
                       "description": "Semantic: the least similarity to a must-match example (after the "
