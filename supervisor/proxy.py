@@ -19,7 +19,7 @@ from typing import NamedTuple
 import structlog
 
 from .enforce import Outcome, enforce
-from .errors import UpstreamError
+from .errors import StoreError, UpstreamError
 from .gate import check_gates
 from .hold import hold_from_start
 from .policy import Policies, Policy, School
@@ -129,10 +129,16 @@ class Proxy:
         path records through here: gated, upstream failure, complete answer, stream)."""
         school = self.policies.schools[rec.school_id]
         policy = self.policies.policy_for(school)
-        stored = stored_form(rec, policy.privacy.store, self.redactor(school), chat.redactions)
-        await asyncio.to_thread(self.store.record, stored)
-        if self.alerts:
-            self.alerts.notify(rec, school, policy)  # a background task: never delays the answer
+        try:
+            stored = stored_form(rec, policy.privacy.store, self.redactor(school), chat.redactions)
+            await asyncio.to_thread(self.store.record, stored)
+        except StoreError:
+            raise
+        except Exception as exc:  # the store's driver, or a value it cannot take: a 503, never a bare 500
+            raise StoreError(f"the exchange could not be recorded ({type(exc).__name__}: {exc})") from exc
+        finally:
+            if self.alerts:  # a safeguarding alert goes out even when the record could not be written
+                self.alerts.notify(rec, school, policy)  # a background task: never delays the answer
 
     def _context(self, school: School, key_grade: int | None, chat: ChatRequest):
         """The grade this request is judged at and the curriculum snapshot it is judged by."""
@@ -299,12 +305,14 @@ class Proxy:
         async def finish(result: StreamResult) -> None:
             record.status, record.error = result.status, result.error
             record.lang = result.lang or chat.lang
-            judged = result.status in ("ok", "client_disconnected") or bool(result.sent)
-            record.decision = result.decision if judged else None
+            whole = result.status in ("ok", "client_disconnected")
+            # An answer cut short by a failure was never judged whole, so it is never recorded as passed; a
+            # stricter decision on what was released (flag, rewrite, block) is kept, for the review queue.
+            record.decision = result.decision if whole or (result.sent and result.decision != "pass") else None
             record.rules = result.rules
             record.findings = [{**f.to_dict(), "action": result.actions.get(f.rule_id)} for f in result.findings]
             record.original_text = result.original or None
-            record.delivered_text = result.sent if judged else None
+            record.delivered_text = result.sent if whole or result.sent else None
             record.latency_ms = (time.perf_counter() - started) * 1000
             record.supervision_ms = result.supervision_ms
             record.attempts = result.attempts

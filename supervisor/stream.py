@@ -33,7 +33,7 @@ import structlog
 
 from .checks.base import Finding
 from .enforce import notes_for, rewrite_text, strategy_of
-from .errors import SupervisorError, UpstreamError
+from .errors import StoreError, SupervisorError, UpstreamError
 from .hold import is_held
 from .policy import Policy
 from .rules.rulebook import Compiled
@@ -132,6 +132,7 @@ class StreamSession:
         self._notes: list[str] = []
         self._starts: list[int] = []   # where each released chunk (a sentence) starts in the delivered text
         self._task: asyncio.Task | None = None
+        self._unrecorded: StoreError | None = None  # why the exchange could not be recorded, if it could not
 
     # --- the consumer's side (the HTTP layer) ---------------------------------------------------------------
     def start(self) -> asyncio.Task:
@@ -154,6 +155,8 @@ class StreamSession:
                 event = await self._events.get()
             self._consumer_done.set()
             await self._recorded.wait()
+            if isinstance(event, Closed) and self._unrecorded is not None:
+                event = Failed(self._unrecorded)  # no decision for an exchange nobody can look up afterwards
             yield event
         finally:
             if not self._consumer_done.is_set():
@@ -191,8 +194,12 @@ class StreamSession:
             await asyncio.wait_for(self._consumer_done.wait(), timeout=300)
         try:
             await self._finish(result)
-        except Exception:
+        except Exception as exc:
             log.exception("stream_record_failed")
+            self._unrecorded = StoreError(
+                "the answer above could not be recorded (the record store failed: "
+                f"{exc if isinstance(exc, StoreError) else type(exc).__name__}), so no decision is given for it; "
+                "do not rely on it, and ask again")
         finally:
             self._recorded.set()
 

@@ -106,8 +106,9 @@ class SqliteStore(AuditedStore, ReviewTables):
             try:
                 with self._lock:
                     return self._db.execute(sql, params)
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
+            except sqlite3.Error as exc:
+                if not isinstance(exc, sqlite3.OperationalError) or ("locked" not in str(exc)
+                                                                     and "busy" not in str(exc)):
                     raise StoreError(f"database write failed: {exc}") from exc
                 if time.monotonic() > deadline:
                     raise StoreError(f"the database {self.path!r} stayed locked for {self.busy_timeout:.0f}s; "
@@ -151,11 +152,13 @@ class SqliteStore(AuditedStore, ReviewTables):
                     time.sleep(0.02)
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
                 self._db.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already (disk full, I/O)
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):  # read-only file, disk full, a failed constraint: a 503
+                    raise StoreError(f"database write failed on {self.path!r}: {exc}") from exc
+                raise
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
