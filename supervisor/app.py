@@ -23,6 +23,7 @@ from .api.openai import chat_completions, models
 from .api.supervise import supervise
 from .demo.fake_openai import create_fake_openai
 from .demo.lessons import demo_answer
+from .errors import SupervisorError
 from .policy import load_policies
 from .proxy import Proxy
 from .review.routes import review_mount
@@ -119,4 +120,5 @@ def create_app(settings: Settings) -> Starlette:
     ]
     return Starlette(routes=routes, lifespan=lifespan,
                      exception_handlers={404: api_errors.not_found, 405: api_errors.method_not_allowed,
+                                         SupervisorError: api_errors.supervisor_error,
                                          500: api_errors.server_error})

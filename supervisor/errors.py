@@ -4,6 +4,7 @@ SupervisorError
 ├── ConfigError          bad curriculum, policy or settings file: names file, line, rule id and key
 ├── AuthError            missing, unknown or revoked API key (HTTP 401)
 ├── BadRequest           malformed client request (HTTP 400)
+│   └── TooLarge         a request or text over the deployment's size limits (HTTP 413)
 ├── UpstreamError        the upstream model failed (HTTP 502)
 │   └── UpstreamTimeout  the upstream model did not answer in time (HTTP 504)
 └── StoreError           the record store could not be written or read (HTTP 503)
@@ -60,6 +61,11 @@ class BadRequest(SupervisorError):
     def __init__(self, message: str, param: str | None = None):
         super().__init__(message)
         self.param = param
+
+
+class TooLarge(BadRequest):
+    status = 413
+    code = "request_too_large"
 
 
 class UpstreamError(SupervisorError):

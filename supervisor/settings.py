@@ -72,6 +72,10 @@ class Settings:
     # costs without the supervisor. Each such exchange is recorded as status "unsupervised" with no decision
     # (never as passed) and answered with `X-Supervisor-Decision: unsupervised`.
     benchmark_unsupervised: bool = False
+    # limits on what one request may cost: its body in bytes (413 past it, before parsing), and the characters
+    # the supervisor judges whole (the student's last message, an answer); an answer past the limit is refused
+    max_request_bytes: int = 1_000_000
+    max_judged_chars: int = 16_000
 
     def __post_init__(self) -> None:
         from .models.judge import FORMATS
@@ -126,6 +130,8 @@ _ENV = {
     "SUPERVISOR_ALERT_FROM": ("alert_from", str), "SUPERVISOR_ALERT_ATTEMPTS": ("alert_attempts", int),
     "SUPERVISOR_ALERT_BACKOFF": ("alert_backoff", float),
     "SUPERVISOR_BENCHMARK_UNSUPERVISED": ("benchmark_unsupervised", boolean),
+    "SUPERVISOR_MAX_REQUEST_BYTES": ("max_request_bytes", int),
+    "SUPERVISOR_MAX_JUDGED_CHARS": ("max_judged_chars", int),
 }
 _UPSTREAM_ENV = {
     "SUPERVISOR_UPSTREAM_MODEL": ("model", str), "SUPERVISOR_UPSTREAM_API_BASE": ("api_base", str),

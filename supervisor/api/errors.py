@@ -33,3 +33,8 @@ async def method_not_allowed(request: Request, exc) -> JSONResponse:
 async def server_error(request: Request, exc) -> JSONResponse:
     return envelope(500, "internal error in the supervisor; the answer was not delivered", "server_error",
                     "internal_error")
+
+
+async def supervisor_error(request: Request, exc: Exception) -> JSONResponse:
+    """A SupervisorError no endpoint caught (a review form over the size limit, say): its own status, not 500."""
+    return error_response(exc) if isinstance(exc, SupervisorError) else await server_error(request, exc)

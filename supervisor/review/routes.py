@@ -37,6 +37,7 @@ from .i18n import UI_LANGUAGES, best_language, translator
 from .web import Ctx, done, first, page, problem, safe_next, secured, signed_in
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
 EXPORT_LIMIT = 10_000
 _RULE_ID = re.compile(r"^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9-]*)+$")
 
@@ -119,7 +120,9 @@ def queue_filter(ctx: Ctx, params) -> QueueFilter:
     if params.get("rule") and not _RULE_ID.match(params["rule"]):
         raise BadFilter(f"rule must be a rule id like base.self-harm-methods, got {params['rule']!r}")
     since = _date(params["from"], "from").isoformat() if params.get("from") else None
-    until = (_date(params["to"], "to") + timedelta(days=1)).isoformat() if params.get("to") else None
+    until = None
+    if params.get("to") and (last := _date(params["to"], "to")) < date.max:  # to 9999-12-31: no end at all
+        until = (last + timedelta(days=1)).isoformat()
     return QueueFilter(scope, decisions, grade, params.get("lang") or None, params.get("rule") or None,
                        params.get("category") or None, params.get("status") or None, since, until)
 
@@ -133,12 +136,12 @@ async def queue(request: Request, ctx: Ctx) -> Response:
     try:
         where = queue_filter(ctx, params)
         number = int(params.get("page") or 1)
-        if number < 1:
+        if not 1 <= number <= MAX_PAGE:  # past it the row offset would overflow the database's integers
             raise ValueError
     except BadFilter as exc:
         return problem(request, 400, "bad_request", str(exc), ctx)
     except ValueError:
-        return problem(request, 400, "bad_request", "page must be a whole number from 1", ctx)
+        return problem(request, 400, "bad_request", f"page must be a whole number from 1 to {MAX_PAGE}", ctx)
     if request.url.path.endswith(".csv"):
         rows = await state.run_sync(state.store.review_queue, where, EXPORT_LIMIT, 0)
         return secured(_csv([items.queue_row(r) for r in rows]))

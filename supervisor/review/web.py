@@ -16,6 +16,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from ..api.body import read_body
 from .auth import SESSION_COOKIE, Session, SessionSigner
 from .i18n import UI_LANGUAGES, best_language, translator
 
@@ -98,7 +99,7 @@ def problem(request: Request, status: int, key: str, detail: str | None = None, 
 
 async def form_data(request: Request) -> dict[str, list[str]]:
     """URL-encoded form fields (the review forms post nothing else); every value is kept as a list."""
-    body = (await request.body()).decode("utf-8", errors="replace")
+    body = (await read_body(request, request.app.state.settings.max_request_bytes)).decode("utf-8", errors="replace")
     return parse_qs(body, keep_blank_values=True)
 
 
