@@ -22,6 +22,7 @@ from .enforce import Outcome, enforce
 from .errors import StoreError, UpstreamError
 from .gate import check_gates
 from .hold import hold_from_start
+from .limits import LENGTH_RULE, too_long
 from .policy import Policies, Policy, School
 from .privacy.redact import Redactor
 from .privacy.storage import stored_form
@@ -211,6 +212,9 @@ class Proxy:
         if self.settings.benchmark_unsupervised:
             return await self._unsupervised(record, chat, upstream_text, model, compiled, grade, school.mode,
                                             started)
+        if len(upstream_text) > self.settings.max_judged_chars:
+            return await self._too_long(record, chat, upstream_text, model, compiled, grade, school.mode, policy,
+                                        started)
 
         checking = time.perf_counter()
         verdict = await self.supervisor.check(compiled, policy, response=upstream_text, messages=chat.messages,
@@ -283,6 +287,24 @@ class Proxy:
                                                       request_id=record.request_id)
         return ExchangeResult(record.request_id, Outcome("unsupervised", text, verdict, verdict), model, 0.0, headers)
 
+    async def _too_long(self, record: ExchangeRecord, chat: ChatRequest, text: str, model: str, compiled,
+                        grade: int, mode: str, policy: Policy, started: float) -> ExchangeResult:
+        """An answer longer than the supervisor judges: refused whole (limits.py), recorded as a block."""
+        finding, reason = too_long(len(text), self.settings.max_judged_chars)
+        curriculum = compiled.curriculum
+        lang = chat.lang or langid.detect(last_user_message(chat.messages), default=None) or curriculum.languages[0]
+        refusal = curriculum.message(curriculum.refusal, lang)
+        verdict = Verdict("block", (finding,), {LENGTH_RULE: "block"}, curriculum.label, lang, grade, mode)
+        outcome = Outcome("block", refusal, verdict, verdict, attempts=1)
+        record.model, record.lang, record.decision, record.error = model, lang, "block", reason
+        record.rules, record.findings = [LENGTH_RULE], [{**finding.to_dict(), "action": "block"}]
+        record.original_text, record.delivered_text = text, refusal
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        await self._record(record, chat)
+        log.warning("answer_too_long", request_id=record.request_id, school=record.school_id, chars=len(text))
+        return ExchangeResult(record.request_id, outcome, model, 0.0,
+                              self._provenance(record.request_id, outcome, curriculum.label, model, policy))
+
     def stream_disclosure(self, school: School, model: str) -> dict[str, str]:
         """A stream's AI disclosure header, sent before its decision is known (the final one is in its last
         chunk, with the signature)."""
@@ -330,6 +352,7 @@ class Proxy:
                                 regenerate, hold_from_start(self.supervisor, compiled, policy, chat.messages,
                                                             grade, school.mode), finish,
                                 model=upstream.config.model, ai_label=label,
+                                max_chars=self.settings.max_judged_chars,
                                 prewarm=lambda sentence: self.supervisor.rows(compiled, [sentence]))
         task = session.start()
         self._streams.add(task)

@@ -35,6 +35,7 @@ from .checks.base import Finding
 from .enforce import notes_for, rewrite_text, strategy_of
 from .errors import StoreError, SupervisorError, UpstreamError
 from .hold import is_held
+from .limits import LENGTH_RULE, too_long
 from .policy import Policy
 from .rules.rulebook import Compiled
 from .text.segment import MIN_THAI_LAO_LETTERS, Segmenter, Sentence, letters, split
@@ -57,6 +58,12 @@ _THAI_LAO = ("\u0e00", "\u0eff")
 # rules and the recorded verdict need all of it).
 CONTEXT_CHARS = 300
 _END = object()
+
+
+@dataclass(frozen=True)
+class _TooLong:
+    """The answer passed the session's max_chars after `read` characters."""
+    read: int
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class StreamSession:
                  regenerate: Regenerate | None, hold_reason: Awaitable[str | None],
                  finish: Callable[[StreamResult], Awaitable[None]], *, model: str = "",
                  prewarm: Callable[[str], object] | None = None,
-                 ai_label: Callable[[str | None], str] | None = None):
+                 ai_label: Callable[[str | None], str] | None = None, max_chars: int | None = None):
         self.compiled = compiled
         self.model = model
         self._prewarm = prewarm
@@ -133,6 +140,7 @@ class StreamSession:
         self._starts: list[int] = []   # where each released chunk (a sentence) starts in the delivered text
         self._task: asyncio.Task | None = None
         self._unrecorded: StoreError | None = None  # why the exchange could not be recorded, if it could not
+        self._max_chars = max_chars  # an answer past this is refused, not judged in part (limits.py)
 
     # --- the consumer's side (the HTTP layer) ---------------------------------------------------------------
     def start(self) -> asyncio.Task:
@@ -226,8 +234,13 @@ class StreamSession:
     async def _read(self, deltas: AsyncIterator[str], queue: asyncio.Queue, parts: list[str],
                     first: bool) -> None:
         segmenter = Segmenter()
+        read = 0
         try:
             async for delta in deltas:
+                read += len(delta)
+                if self._max_chars is not None and read > self._max_chars:
+                    queue.put_nowait(_TooLong(read))  # stop reading: the rest is never released
+                    return
                 parts.append(delta)
                 if first:
                     self.result.original += delta
@@ -282,6 +295,9 @@ class StreamSession:
                 for item in items:
                     if isinstance(item, BaseException):
                         raise item
+                    if isinstance(item, _TooLong):
+                        self._too_long(item.read)
+                        return None
                 ended = items[-1] is _END
                 sentences = [i for i in items if isinstance(i, Sentence)]
                 text = "".join(parts)
@@ -407,6 +423,14 @@ class StreamSession:
                 self._notes.append(note)
         if notes:
             self.result.decision = strictest([self.result.decision, "rewrite"])
+
+    def _too_long(self, read: int) -> None:
+        finding, reason = too_long(read, self._max_chars or 0)
+        self.result.findings.append(finding)
+        self.result.actions[LENGTH_RULE] = "block"
+        self.result.error = reason
+        log.warning("answer_too_long", chars=read)
+        self._refuse()
 
     def _refuse(self) -> None:
         curriculum = self.compiled.curriculum
