@@ -176,6 +176,17 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
+def _age_range(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    try:
+        ages = (int(low), int(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ages like 8-9, got {text!r}") from None
+    if not 3 <= ages[0] <= ages[1] <= 120:
+        raise argparse.ArgumentTypeError(f"expected ages from 3 to 120, lowest first, got {text!r}")
+    return ages
+
+
 def cmd_keys_issue(args) -> int:
     from .policy import load_policies
     from .store import open_store
@@ -188,7 +199,7 @@ def cmd_keys_issue(args) -> int:
         return EXIT_USER
     store = open_store(settings.database_url)
     try:
-        key = store.issue_key(args.school, label=args.label, grade=args.grade)
+        key = store.issue_key(args.school, label=args.label, grade=args.grade, ages=args.ages)
     finally:
         store.close()
     print(key)
@@ -436,7 +447,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="API keys for schools").add_subparsers(dest="keys_command", required=True)
     p = keys.add_parser("issue", help="print a new API key for a school once; only its hash is stored")
     p.add_argument("--school", required=True)
-    p.add_argument("--grade", type=int, help="the grade this key's students are judged at")
+    p.add_argument("--grade", type=int, choices=range(1, 13), metavar="N",
+                   help="the grade this key's students are judged at; requests cannot state another")
+    p.add_argument("--ages", type=_age_range, metavar="LOW-HIGH",
+                   help="the ages this key's students have (e.g. 8-9); requests cannot state another age, "
+                        "and the age gate assumes LOW when none is stated")
     p.add_argument("--label", help="a note for whom the key is (e.g. 'class 5-2 tablets')")
     p.set_defaults(func=cmd_keys_issue)
 

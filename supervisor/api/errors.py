@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ..errors import AuthError, BadRequest, StoreError, SupervisorError, UpstreamError
+from ..errors import AuthError, BadRequest, Forbidden, StoreError, SupervisorError, UpstreamError
 
 
 def envelope(status: int, message: str, type_: str, code: str | None = None, param: str | None = None,
@@ -16,7 +16,7 @@ def envelope(status: int, message: str, type_: str, code: str | None = None, par
 
 def error_response(exc: SupervisorError, request_id: str | None = None) -> JSONResponse:
     headers = {"X-Request-Id": request_id} if request_id else None
-    if isinstance(exc, (AuthError, BadRequest, UpstreamError, StoreError)):
+    if isinstance(exc, (AuthError, BadRequest, Forbidden, UpstreamError, StoreError)):
         return envelope(exc.status, str(exc), exc.type, exc.code, getattr(exc, "param", None), headers)
     return envelope(500, str(exc), "server_error", "internal_error", headers=headers)
 

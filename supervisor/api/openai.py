@@ -3,7 +3,8 @@
 Decision headers on every supervised answer: X-Supervisor-Decision, X-Supervisor-Rules,
 X-Supervisor-Curriculum (country@version), X-Request-Id. Streams are released sentence by sentence before the
 decision is known: their headers say `streaming` and the last chunk carries the decision (api/sse.py). A client may state the student's grade with the
-`X-Supervisor-Grade` header (or `metadata.grade` in the body); it is honoured inside the school's band.
+`X-Supervisor-Grade` header (or `metadata.grade` in the body); it is honoured inside the school's band, unless
+the key pins another grade (api/pinning.py), which is then a 403.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..verdict import Verdict
 from .body import read_json
 from .chat_request import parse_chat
 from .errors import error_response
+from .pinning import pin_chat
 from .sse import FINISH_BY_DECISION, SupervisedStream, chunk_writer, sse_events
 
 
@@ -31,21 +33,20 @@ def new_request_id() -> str:
 
 
 async def authenticate(request: Request):
-    """Bearer school key → (School, key's grade). The key is never logged or forwarded."""
+    """Bearer school key → (School, what the key grants). The key is never logged or forwarded."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise AuthError("missing API key: send `Authorization: Bearer <school key>` "
                         "(issue one with `supervisor keys issue --school ID`)")
     state = request.app.state
-    found = await state.run_sync(state.store.lookup_key, key.strip())
-    if not found:
+    grant = await state.run_sync(state.store.lookup_key, key.strip())
+    if not grant:
         raise AuthError("invalid API key: this key is unknown or revoked")
-    school_id, grade = found
-    school = state.policies.schools.get(school_id)
+    school = state.policies.schools.get(grant.school_id)
     if school is None:
-        raise AuthError(f"the key's school {school_id!r} is no longer configured in policies/schools.yaml")
-    return school, grade
+        raise AuthError(f"the key's school {grant.school_id!r} is no longer configured in policies/schools.yaml")
+    return school, grant
 
 
 def decision_headers(decision: str, verdict: Verdict, request_id: str,
@@ -79,10 +80,11 @@ def _supervisor_block(result: ExchangeResult) -> dict:
 async def chat_completions(request: Request):
     request_id = new_request_id()
     try:
-        school, key_grade = await authenticate(request)
+        school, grant = await authenticate(request)
         settings = request.app.state.settings
-        chat = parse_chat(await read_json(request, settings.max_request_bytes), request.headers,
-                          settings.max_judged_chars)
+        chat = pin_chat(parse_chat(await read_json(request, settings.max_request_bytes), request.headers,
+                                   settings.max_judged_chars), grant)
+        key_grade = grant.grade
         proxy = request.app.state.proxy
         if chat.stream:
             if refused := await proxy.gated(request_id, school, key_grade, chat):  # known before any upstream

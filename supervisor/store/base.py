@@ -6,12 +6,21 @@ The proxy, the CLI and the review pages talk to a `Store`, never to a backend's 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..signing import PublicKey, Signer
 from .audit import Checkpoint, Entry, Report
 from .records import ExchangeRecord
 from .reviews import QueueFilter
+
+
+class KeyGrant(NamedTuple):
+    """What a school API key allows. `grade` and `ages` (lowest, highest), when set, are binding: a request
+    cannot state another grade or an age outside the range (api/pinning.py)."""
+
+    school_id: str
+    grade: int | None = None
+    ages: tuple[int, int] | None = None
 
 
 class Store(Protocol):
@@ -21,8 +30,9 @@ class Store(Protocol):
     def deployment_secret(self) -> str: ...
 
     # school API keys (only their hashes are stored)
-    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None) -> str: ...
-    def lookup_key(self, key: str) -> tuple[str, int | None] | None: ...
+    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None,
+                  ages: tuple[int, int] | None = None) -> str: ...
+    def lookup_key(self, key: str) -> KeyGrant | None: ...
 
     # exchanges: each one is chained in the audit log in the same transaction
     def record(self, rec: ExchangeRecord) -> int: ...

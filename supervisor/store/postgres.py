@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 
 from ..errors import StoreError
+from .base import KeyGrant
 from .chain import AUDIT_TABLES, AuditedStore
 from .records import COLUMNS, JSON_COLUMNS, ExchangeRecord, exchange_from_row, exchange_payload, now
 from .reviews import REVIEW_SCHEMA_POSTGRES, ReviewTables
@@ -29,6 +30,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     prefix      TEXT NOT NULL,
     school_id   TEXT NOT NULL,
     grade       INTEGER,
+    min_age     INTEGER,
+    max_age     INTEGER,
     label       TEXT,
     created_at  TEXT NOT NULL,
     revoked_at  TEXT
@@ -92,6 +95,8 @@ class PostgresStore(AuditedStore, ReviewTables):
             self._connect()
             with self._transaction() as tx:         # the lock also keeps replicas from racing on CREATE TABLE
                 tx.conn.execute(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA_POSTGRES)
+                for column in ("min_age", "max_age"):  # added after the first release: older databases lack them
+                    tx.conn.execute(f"ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS {column} INTEGER")
         except StoreError:
             raise
         except Exception as exc:
@@ -166,17 +171,23 @@ class PostgresStore(AuditedStore, ReviewTables):
                        (secrets.token_hex(32),))
             return tx.execute("SELECT value FROM meta WHERE key = 'pseudonym_secret'").fetchone()[0]
 
-    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None) -> str:
+    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None,
+                  ages: tuple[int, int] | None = None) -> str:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
+        low, high = ages or (None, None)
         with self._transaction() as tx:
-            tx.execute("INSERT INTO api_keys (key_hash, prefix, school_id, grade, label, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (hash_key(key), key[:14], school_id, grade, label, now()))
+            tx.execute("INSERT INTO api_keys (key_hash, prefix, school_id, grade, min_age, max_age, label, "
+                       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (hash_key(key), key[:14], school_id, grade, low, high, label, now()))
         return key
 
-    def lookup_key(self, key: str) -> tuple[str, int | None] | None:
-        rows = self._query("SELECT school_id, grade FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-                           (hash_key(key),))
-        return (rows[0][0], rows[0][1]) if rows else None
+    def lookup_key(self, key: str) -> KeyGrant | None:
+        rows = self._query("SELECT school_id, grade, min_age, max_age FROM api_keys "
+                           "WHERE key_hash = ? AND revoked_at IS NULL", (hash_key(key),))
+        if not rows:
+            return None
+        school_id, grade, low, high = rows[0]
+        return KeyGrant(school_id, grade, (low, high) if low is not None else None)
 
     def record(self, rec: ExchangeRecord) -> int:
         values = rec.to_dict()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import StoreError
+from .base import KeyGrant
 from .chain import AUDIT_TABLES, AuditedStore
 from .records import COLUMNS, JSON_COLUMNS, ExchangeRecord, exchange_from_row, exchange_payload, now
 from .reviews import REVIEW_SCHEMA, ReviewTables
@@ -24,6 +25,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     prefix      TEXT NOT NULL,
     school_id   TEXT NOT NULL,
     grade       INTEGER,
+    min_age     INTEGER,
+    max_age     INTEGER,
     label       TEXT,
     created_at  TEXT NOT NULL,
     revoked_at  TEXT
@@ -65,7 +68,8 @@ KEY_PREFIX = "sk-school-"
 _COLUMNS = COLUMNS
 _JSON = JSON_COLUMNS
 # Columns added after the first release, with their definitions: added to older databases on open.
-_ADDED_COLUMNS = {"exchanges": {"privacy": "TEXT NOT NULL DEFAULT '{}'", "audit_seq": "INTEGER"}}
+_ADDED_COLUMNS = {"exchanges": {"privacy": "TEXT NOT NULL DEFAULT '{}'", "audit_seq": "INTEGER"},
+                  "api_keys": {"min_age": "INTEGER", "max_age": "INTEGER"}}
 
 
 def hash_key(key: str) -> str:
@@ -123,17 +127,23 @@ class SqliteStore(AuditedStore, ReviewTables):
             return self._db.execute("SELECT value FROM meta WHERE key = 'pseudonym_secret'").fetchone()[0]
 
     # keys -------------------------------------------------------------------------------------------
-    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None) -> str:
+    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None,
+                  ages: tuple[int, int] | None = None) -> str:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        self._write("INSERT INTO api_keys (key_hash, prefix, school_id, grade, label, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", (hash_key(key), key[:14], school_id, grade, label, now()))
+        low, high = ages or (None, None)
+        self._write("INSERT INTO api_keys (key_hash, prefix, school_id, grade, min_age, max_age, label, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (hash_key(key), key[:14], school_id, grade, low, high, label,
+                                                        now()))
         return key
 
-    def lookup_key(self, key: str) -> tuple[str, int | None] | None:
+    def lookup_key(self, key: str) -> KeyGrant | None:
         with self._lock:
-            row = self._db.execute("SELECT school_id, grade FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-                                   (hash_key(key),)).fetchone()
-        return (row["school_id"], row["grade"]) if row else None
+            row = self._db.execute("SELECT school_id, grade, min_age, max_age FROM api_keys "
+                                   "WHERE key_hash = ? AND revoked_at IS NULL", (hash_key(key),)).fetchone()
+        if not row:
+            return None
+        ages = (row["min_age"], row["max_age"]) if row["min_age"] is not None else None
+        return KeyGrant(row["school_id"], row["grade"], ages)
 
     # audit chain backend ----------------------------------------------------------------------------
     @contextlib.contextmanager
