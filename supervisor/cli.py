@@ -32,8 +32,10 @@ def cmd_serve(args) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
     settings = settings.with_overrides(**overrides)
     configure_logging(settings.log_level)
+    # proxy_headers off: X-Forwarded-Proto is believed only from SUPERVISOR_TRUSTED_PROXIES, by the app itself
+    # (review/web.py is_https), not from whatever uvicorn trusts by default
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, proxy_headers=False)
     return EXIT_OK
 
 
@@ -373,6 +375,49 @@ def cmd_users_add(args) -> int:
     return EXIT_OK
 
 
+def cmd_users_passwd(args) -> int:
+    """An administrator's password reset: a new password from standard input; every session of the user ends."""
+    import time
+
+    from .review.auth import hash_password, password_problem
+    from .store import open_store
+
+    store = open_store(_settings(args).database_url)
+    try:
+        if store.user(args.username) is None:
+            print(f"unknown user {args.username!r} (see `supervisor users list`)", file=sys.stderr)
+            return EXIT_USER
+        password = _read_password(prompt=True)
+        if problem := password_problem(password):
+            print(f"{problem}; nothing was changed", file=sys.stderr)
+            return EXIT_USER
+        store.update_user(args.username, password_hash=hash_password(password))
+        store.end_sessions(args.username, time.time())
+        store.clear_login_failures(args.username)
+    finally:
+        store.close()
+    print(f"new password set for {args.username!r}; their sessions were signed out", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_users_disable(args) -> int:
+    """Disable (or, with --enable, re-enable) a review account; disabling signs out all its sessions."""
+    import time
+
+    from .store import open_store
+
+    store = open_store(_settings(args).database_url)
+    try:
+        if store.user(args.username) is None:
+            print(f"unknown user {args.username!r} (see `supervisor users list`)", file=sys.stderr)
+            return EXIT_USER
+        store.set_disabled(args.username, not args.enable, time.time())
+    finally:
+        store.close()
+    print(f"{args.username!r} is {'enabled' if args.enable else 'disabled and signed out'}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_users_list(args) -> int:
     from .store import open_store
 
@@ -486,6 +531,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", required=True, choices=["teacher", "admin"])
     p.add_argument("--lang", default="en", help="language of the review pages: en, ja, th or vi (default en)")
     p.set_defaults(func=cmd_users_add)
+    p = users.add_parser("passwd", help="reset a review account's password (read from standard input); "
+                                         "signs out all its sessions")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_passwd)
+    p = users.add_parser("disable", help="disable a review account and sign out all its sessions")
+    p.add_argument("username")
+    p.add_argument("--enable", action="store_true", help="enable the account again instead")
+    p.set_defaults(func=cmd_users_disable)
     p = users.add_parser("list", help="list review accounts (no passwords)")
     p.set_defaults(func=cmd_users_list)
     return parser

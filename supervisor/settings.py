@@ -76,9 +76,18 @@ class Settings:
     # the supervisor judges whole (the student's last message, an answer); an answer past the limit is refused
     max_request_bytes: int = 1_000_000
     max_judged_chars: int = 16_000
+    # addresses of TLS-terminating proxies whose X-Forwarded-Proto is believed (the review cookie is then
+    # Secure); empty: the header is ignored
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         from .models.judge import FORMATS
+
+        if isinstance(self.trusted_proxies, str):  # the environment's comma-separated form
+            object.__setattr__(self, "trusted_proxies", tuple(p.strip() for p in self.trusted_proxies.split(",")
+                                                              if p.strip()))
+        elif not isinstance(self.trusted_proxies, tuple):
+            object.__setattr__(self, "trusted_proxies", tuple(str(p) for p in self.trusted_proxies))
 
         if self.judge_format not in FORMATS:
             raise ConfigError(f"judge_format (SUPERVISOR_JUDGE_FORMAT): unknown judge format {self.judge_format!r}; "
@@ -132,6 +141,7 @@ _ENV = {
     "SUPERVISOR_BENCHMARK_UNSUPERVISED": ("benchmark_unsupervised", boolean),
     "SUPERVISOR_MAX_REQUEST_BYTES": ("max_request_bytes", int),
     "SUPERVISOR_MAX_JUDGED_CHARS": ("max_judged_chars", int),
+    "SUPERVISOR_TRUSTED_PROXIES": ("trusted_proxies", str),
 }
 _UPSTREAM_ENV = {
     "SUPERVISOR_UPSTREAM_MODEL": ("model", str), "SUPERVISOR_UPSTREAM_API_BASE": ("api_base", str),

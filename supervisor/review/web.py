@@ -108,6 +108,17 @@ def first(form: dict[str, list[str]], name: str) -> str | None:
     return values[0].strip() if values else None
 
 
+def is_https(request: Request) -> bool:
+    """The browser reached us over HTTPS: directly, or through a TLS-terminating proxy we trust
+    (Settings.trusted_proxies) that says so in X-Forwarded-Proto. From anyone else that header is ignored."""
+    if request.url.scheme == "https":
+        return True
+    trusted = request.app.state.settings.trusted_proxies
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return forwarded == "https" and peer is not None and peer in trusted
+
+
 def same_origin(request: Request) -> bool:
     """Browsers send Origin on every cross-site POST; a form posted from another site is refused."""
     origin = request.headers.get("origin")
@@ -127,6 +138,9 @@ async def current(request: Request) -> Ctx | None:
     state = request.app.state
     session = state.review.signer.read(request.cookies.get(SESSION_COOKIE))
     if session is None:
+        return None
+    # a signature cannot be taken back: the session must also still be open on the server
+    if not await state.run_sync(state.store.session_open, session.nonce, session.username):
         return None
     user = await state.run_sync(state.store.user, session.username)
     if user is None:
