@@ -76,6 +76,9 @@ def cmd_lint(args) -> int:
     paths = [Path(p).resolve() for p in args.paths] or [settings.curricula_dir, settings.policies_dir]
     roots, countries, policy_dirs = set(), set(), []
     for path in paths:
+        if not path.exists():  # else its parent would be linted instead: every country, none of them asked for
+            print(f"{path}: no such file or folder", file=sys.stderr)
+            return EXIT_USER
         folder = path if path.is_dir() else path.parent
         if (folder / "schools.yaml").exists() or (folder / "policies.yaml").exists():
             policy_dirs.append(folder)

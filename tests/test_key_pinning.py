@@ -47,7 +47,7 @@ def test_a_keys_age_range_cannot_be_lifted(proxy, proxy_settings):
     assert ask(proxy, key, {"X-Supervisor-Age": "9"}).status_code == 200
 
 
-@pytest.mark.parametrize("field,value", [("country", "th"), ("mode", "open"), ("grade", 12)])
+@pytest.mark.parametrize("field,value", [("country", "th"), ("country", "zz"), ("mode", "open"), ("grade", 12)])
 def test_supervise_judges_only_under_what_the_key_allows(proxy, issue_key, field, value):
     r = httpx.post(f"{proxy.url}/v1/supervise", headers={"Authorization": f"Bearer {issue_key('demo-jp', 3)}"},
                    timeout=60, json={"response": "Plants make sugar from light.", field: value})
