@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -29,6 +30,7 @@ from .proxy import Proxy
 from .review.routes import review_mount
 from .review.web import ReviewState
 from .rules.rulebook import RulebookHolder
+from .security import SecurityHeaders
 from .services import make_embedder, make_rulebook, make_supervisor, open_signed_store, rulebook_options
 from .settings import Settings
 from .store.bundle import keys_document
@@ -43,7 +45,8 @@ async def healthz(request: Request) -> JSONResponse:
     state = request.app.state
     holder: RulebookHolder = state.rulebooks
     return JSONResponse({
-        "status": "ok",
+        # degraded: serving, but a curriculum change was rejected (the last good version is still in force)
+        "status": "degraded" if holder.last_error else "ok",
         "curricula": holder.current.versions,
         "curriculum_error": holder.last_error,
         "upstream": state.settings.upstream.model,
@@ -118,7 +121,7 @@ def create_app(settings: Settings) -> Starlette:
         review_mount(),
         Mount(DEMO_PREFIX, app=create_fake_openai(demo_answer, model="demo", chunk_delay=0.01)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan,
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)],
                      exception_handlers={404: api_errors.not_found, 405: api_errors.method_not_allowed,
                                          SupervisorError: api_errors.supervisor_error,
                                          500: api_errors.server_error})

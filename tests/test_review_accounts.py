@@ -127,3 +127,4 @@ def test_the_cookie_is_secure_behind_a_trusted_proxy_only(proxy_settings, tmp_pa
             assert r.status_code == 200 and "secure" not in r.headers["set-cookie"].lower()
         finally:
             server.store.close()
+
