@@ -240,9 +240,17 @@ def cmd_audit_verify(args) -> int:
         print(f"no database at {db}: set SUPERVISOR_DATABASE_URL (or --config) to the deployment's database, "
               "or verify an exported bundle with --bundle DIR", file=sys.stderr)
         return EXIT_USER
+    from .store.witness import read_witness
+
+    try:
+        witness = read_witness(settings.audit_witness_path())
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"the audit witness {settings.audit_witness_path()} cannot be read ({exc}): the newest records "
+              "cannot be checked against it", file=sys.stderr)
+        return EXIT_USER
     store = open_store(settings.database_url)
     try:
-        return _print_report(store.audit_verify(trusted), args.json, "audit")
+        return _print_report(store.audit_verify(trusted, witness), args.json, "audit")
     finally:
         store.close()
 

@@ -61,6 +61,9 @@ class Settings:
     signing_key_file: Path | None = None
     audit_checkpoint_every: int = 100
     audit_checkpoint_interval: float = 60.0
+    # the chain's signed head, kept outside the database after every append (store/witness.py); default:
+    # beside the signing key. Put it where the database's users cannot write.
+    audit_witness_file: Path | None = None
     # safeguarding alerts: the review pages' address for links, SMTP (smtp://, smtp+starttls://, smtps://
     # user:password@host:port) and the sender; webhook delivery attempts and the first back-off in seconds
     public_url: str | None = None
@@ -105,6 +108,10 @@ class Settings:
             return Path(db).resolve().parent / "supervisor-signing-key.pem"
         return Path.home() / ".local" / "share" / "edu-supervisor" / "signing-key.pem"
 
+    def audit_witness_path(self) -> Path:
+        return Path(self.audit_witness_file) if self.audit_witness_file else \
+            self.signing_key_path().parent / "audit-witness.json"
+
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
@@ -135,6 +142,7 @@ _ENV = {
     "SUPERVISOR_SIGNING_KEY_FILE": ("signing_key_file", Path),
     "SUPERVISOR_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
     "SUPERVISOR_AUDIT_CHECKPOINT_INTERVAL": ("audit_checkpoint_interval", float),
+    "SUPERVISOR_AUDIT_WITNESS_FILE": ("audit_witness_file", Path),
     "SUPERVISOR_PUBLIC_URL": ("public_url", str), "SUPERVISOR_SMTP_URL": ("smtp_url", str),
     "SUPERVISOR_ALERT_FROM": ("alert_from", str), "SUPERVISOR_ALERT_ATTEMPTS": ("alert_attempts", int),
     "SUPERVISOR_ALERT_BACKOFF": ("alert_backoff", float),
@@ -190,7 +198,7 @@ def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] 
                 if not isinstance(value, dict):
                     raise ConfigError(f"{where}: upstreams must map a name to an upstream")
                 values[key] = MappingProxyType({n: _upstream(u, f"{where}: upstreams.{n}") for n, u in value.items()})
-            elif key in ("curricula_dir", "policies_dir", "cache_dir", "signing_key_file"):
+            elif key in ("curricula_dir", "policies_dir", "cache_dir", "signing_key_file", "audit_witness_file"):
                 values[key] = (path.parent / value).resolve()
             else:
                 values[key] = value

@@ -123,6 +123,7 @@ class PostgresStore(AuditedStore, ReviewTables, SessionTables):
         import psycopg
 
         with self._lock:
+            self._transaction_begun()
             conn = self._connect()
             try:
                 with conn.transaction():
@@ -130,6 +131,7 @@ class PostgresStore(AuditedStore, ReviewTables, SessionTables):
                     yield _Tx(conn)
             except psycopg.Error as exc:
                 raise StoreError(f"database write failed: {exc}") from exc
+            self._transaction_committed()
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         import psycopg

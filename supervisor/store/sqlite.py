@@ -153,6 +153,7 @@ class SqliteStore(AuditedStore, ReviewTables, SessionTables):
         instead of forking the chain; a lock held elsewhere is waited for up to the busy timeout."""
         deadline = time.monotonic() + self.busy_timeout
         with self._lock:
+            self._transaction_begun()
             while True:
                 try:
                     self._db.execute("BEGIN IMMEDIATE")
@@ -164,6 +165,7 @@ class SqliteStore(AuditedStore, ReviewTables, SessionTables):
             try:
                 yield self._db
                 self._db.execute("COMMIT")
+                self._transaction_committed()
             except BaseException as exc:
                 with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already (disk full, I/O)
                     self._db.execute("ROLLBACK")
