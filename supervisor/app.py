@@ -35,6 +35,7 @@ from .services import make_embedder, make_rulebook, make_supervisor, open_signed
 from .settings import Settings
 from .store.bundle import keys_document
 from .upstream import stop_litellm_background
+from .workers import DaemonThreadPool
 
 KEYS_PATH = "/.well-known/supervisor-keys.json"
 
@@ -80,6 +81,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = app.state
         state.settings = settings
+        # blocking work (checks, store writes) in threads that never hold a stopping server up (workers.py)
+        asyncio.get_running_loop().set_default_executor(DaemonThreadPool(join_timeout=settings.shutdown_grace))
         state.run_sync = asyncio.to_thread
         state.store, state.signer = await asyncio.to_thread(open_signed_store, settings)
         state.policies = load_policies(settings.policies_dir)
@@ -104,6 +107,8 @@ def create_app(settings: Settings) -> Starlette:
             if watcher:
                 watcher.cancel()
             sealer.cancel()
+            # exchanges the server cancelled are recording themselves as interrupted: let them, within bounds
+            await state.proxy.drain(settings.shutdown_grace)
             await state.alerts.aclose()
             await stop_litellm_background()
             try:

@@ -35,7 +35,7 @@ def cmd_serve(args) -> int:
     # proxy_headers off: X-Forwarded-Proto is believed only from SUPERVISOR_TRUSTED_PROXIES, by the app itself
     # (review/web.py is_https), not from whatever uvicorn trusts by default
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=5, proxy_headers=False)
+                timeout_graceful_shutdown=settings.shutdown_grace, proxy_headers=False)
     return EXIT_OK
 
 

@@ -101,6 +101,7 @@ class Proxy:
         self.signer = signer
         self.alerts = alerts  # Alerter: severe findings notify the school's safeguarding contacts
         self._streams: set[asyncio.Task] = set()  # running stream sessions, kept referenced until recorded
+        self._exchanges: set[asyncio.Task] = set()  # running non-streamed exchanges (drained at shutdown)
 
     def upstream_for(self, school: School) -> Upstream:
         config = self.settings.upstream_for(school.upstream)
@@ -195,8 +196,39 @@ class Proxy:
         """Run one exchange. `upstream_text` is given when the caller already collected a streamed answer."""
         if upstream_text is None and (refused := await self.gated(request_id, school, key_grade, chat)):
             return refused
-        started, grade, compiled, policy, upstream, user, outbound, record = self._begin(request_id, school,
-                                                                                         key_grade, chat)
+        begun = self._begin(request_id, school, key_grade, chat)
+        task = asyncio.current_task()
+        if task is not None:
+            self._exchanges.add(task)
+        try:
+            return await self._exchange(request_id, school, chat, begun, upstream_text)
+        except asyncio.CancelledError:  # the server is stopping (or the client left): say so in the record
+            await self._interrupted(begun.record, chat, begun.started)
+            raise
+        finally:
+            self._exchanges.discard(task)
+
+    async def _interrupted(self, record: ExchangeRecord, chat: ChatRequest, started: float) -> None:
+        if record.decision is not None or record.status != "ok":
+            return  # it got as far as its own record
+        record.status, record.error = "interrupted", ("the exchange was stopped before it was checked and "
+                                                      "answered (server shutdown or client gone); nothing was delivered")
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        try:
+            await self._record(record, chat)
+        except StoreError as exc:
+            log.warning("interrupted_record_failed", request_id=record.request_id, error=str(exc))
+        log.warning("interrupted", request_id=record.request_id, school=record.school_id)
+
+    async def drain(self, timeout: float) -> None:
+        """Give running exchanges and streams up to `timeout` seconds to write their records (shutdown)."""
+        pending = {t for t in (*self._exchanges, *self._streams) if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    async def _exchange(self, request_id: str, school: School, chat: ChatRequest, begun: _Begun,
+                        upstream_text: str | None) -> ExchangeResult:
+        started, grade, compiled, policy, upstream, user, outbound, record = begun
         try:
             if upstream_text is None:
                 completion = await upstream.complete(chat.params, outbound, user)

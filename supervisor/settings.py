@@ -82,6 +82,9 @@ class Settings:
     # addresses of TLS-terminating proxies whose X-Forwarded-Proto is believed (the review cookie is then
     # Secure); empty: the header is ignored
     trusted_proxies: tuple[str, ...] = ()
+    # SIGTERM: seconds in-flight requests get to finish, then as long again for their records; a check still
+    # running after that is abandoned with the process (workers.py), never waited for
+    shutdown_grace: float = 5.0
 
     def __post_init__(self) -> None:
         from .models.judge import FORMATS
@@ -150,6 +153,7 @@ _ENV = {
     "SUPERVISOR_MAX_REQUEST_BYTES": ("max_request_bytes", int),
     "SUPERVISOR_MAX_JUDGED_CHARS": ("max_judged_chars", int),
     "SUPERVISOR_TRUSTED_PROXIES": ("trusted_proxies", str),
+    "SUPERVISOR_SHUTDOWN_GRACE": ("shutdown_grace", float),
 }
 _UPSTREAM_ENV = {
     "SUPERVISOR_UPSTREAM_MODEL": ("model", str), "SUPERVISOR_UPSTREAM_API_BASE": ("api_base", str),
