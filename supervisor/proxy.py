@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import structlog
 
-from .enforce import Outcome, enforce
+from .enforce import Outcome, enforce, refusal_for
 from .errors import StoreError, UpstreamError
 from .gate import check_gates
 from .hold import hold_from_start
@@ -263,8 +263,8 @@ class Proxy:
         except UpstreamError as exc:
             # regeneration failed upstream: the original answer was judged unfit, so the student gets the refusal
             log.warning("regenerate_failed", request_id=request_id, error=str(exc))
-            refusal = compiled.curriculum.message(compiled.curriculum.refusal, verdict.lang)
-            outcome = Outcome("block", refusal, verdict, verdict, policy.regenerate_attempts + 1)
+            outcome = Outcome("block", refusal_for(verdict, compiled.curriculum), verdict, verdict,
+                              policy.regenerate_attempts + 1)
         if policy.privacy.ai_label and outcome.decision != "block":
             outcome = dataclasses.replace(outcome, text=with_ai_label(outcome.text, verdict.lang))
         supervision_ms = (time.perf_counter() - checking) * 1000

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from .checks.base import Finding
-from .enforce import notes_for, rewrite_text, strategy_of
+from .enforce import distress, notes_for, refusal_for, rewrite_text, strategy_of
 from .errors import StoreError, SupervisorError, UpstreamError
 from .hold import is_held
 from .limits import LENGTH_RULE, too_long
@@ -141,6 +141,7 @@ class StreamSession:
         self._task: asyncio.Task | None = None
         self._unrecorded: StoreError | None = None  # why the exchange could not be recorded, if it could not
         self._max_chars = max_chars  # an answer past this is refused, not judged in part (limits.py)
+        self._last_verdict: Verdict | None = None  # the latest judgement (it reads the student's message too)
 
     # --- the consumer's side (the HTTP layer) ---------------------------------------------------------------
     def start(self) -> asyncio.Task:
@@ -348,6 +349,7 @@ class StreamSession:
         finally:
             self.result.supervision_ms += (time.perf_counter() - started) * 1000
         self.result.lang = verdict.lang
+        self._last_verdict = verdict
         return verdict
 
     async def _judge_after(self, piece: str, whole: bool) -> tuple[Verdict, int]:
@@ -433,8 +435,13 @@ class StreamSession:
         self._refuse()
 
     def _refuse(self) -> None:
+        """End the answer with the refusal; a student in distress (as the last judgement read their message)
+        gets the help message with it, and the record keeps that finding (it raises the alert)."""
         curriculum = self.compiled.curriculum
         refusal = curriculum.message(curriculum.refusal, self.result.lang or curriculum.languages[0])
+        if self._last_verdict is not None:
+            self._note(distress(self._last_verdict, curriculum), self._last_verdict)
+            refusal = refusal_for(self._last_verdict, curriculum)
         self._release(("\n\n" if self.result.delivered.strip() else "") + refusal)
         self.result.decision = "block"
 
