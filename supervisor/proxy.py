@@ -45,7 +45,8 @@ def steer(grade: int, guidance: str, already_read: str = "") -> dict:
     text = f"Rewrite your previous answer for a grade-{grade} student. {guidance}"
     if already_read.strip():
         text += (" The student has already read the beginning quoted below; write only what comes after it, "
-                 f"without repeating it.\n\n{already_read}")
+                 "without repeating it and without contradicting it: if something in it is wrong, say plainly "
+                 f"that it was wrong and give the correct statement.\n\n{already_read}")
     return {"role": "system", "content": text}
 
 

@@ -303,7 +303,8 @@ class StreamSession:
                 sentences = [i for i in items if isinstance(i, Sentence)]
                 text = "".join(parts)
                 end = len(text) if ended else sentences[-1].end
-                piece = staged + lead + text[consumed:end]
+                fresh = text[consumed:end] if first else self._unrepeated(text[consumed:end])
+                piece = staged + lead + fresh
                 if not piece.strip() and not ended:
                     continue
                 if self.result.held is None and not hold.done():
@@ -455,6 +456,19 @@ class StreamSession:
                 self._starts.append(len(self.result.delivered) + start)
                 self._events.put_nowait(Chunk(text[start:end]))
         self.result.delivered += text
+
+    def _unrepeated(self, text: str) -> str:
+        """A regenerated continuation without the sentences the student already has: models asked to go on
+        often start again from the top, and a repeated sentence would be delivered (and recorded) twice."""
+        sentences = split(text)
+        if not sentences:
+            return text
+        said = {s.text.strip() for s in split(self.result.delivered)}
+        cuts = [0, *(s.start for s in sentences[1:]), len(text)]
+        kept = [text[a:b] for s, a, b in zip(sentences, cuts, cuts[1:], strict=False) if s.text.strip() not in said]
+        if len(kept) < len(sentences):
+            log.info("regenerated_repeats_dropped", dropped=len(sentences) - len(kept))
+        return "".join(kept)
 
     def _joiner(self) -> str:
         """What separates released text from a regenerated continuation."""
