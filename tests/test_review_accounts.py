@@ -128,3 +128,37 @@ def test_the_cookie_is_secure_behind_a_trusted_proxy_only(proxy_settings, tmp_pa
         finally:
             server.store.close()
 
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_sessions_lockout_and_key_grants_on_both_backends(backend, tmp_path, request):
+    """The server-side state behind the above, on each backend the deployment may use."""
+    from supervisor.store import open_store
+    from supervisor.store.base import KeyGrant
+
+    url = f"sqlite:///{tmp_path}/s.db" if backend == "sqlite" else request.getfixturevalue("pg_database")
+    store = open_store(url)
+    try:
+        store.add_user("sato", hash_password(PASSWORD), "teacher", ["demo-jp"], "en", now())
+        store.start_session("n1", "sato", 100.0)
+        store.start_session("n2", "sato", 101.0)
+        assert store.session_open("n1", "sato") and not store.session_open("n1", "someone-else")
+        store.end_session("n1", 102.0)
+        assert not store.session_open("n1", "sato") and store.session_open("n2", "sato")
+        store.set_disabled("sato", True, 103.0)
+        assert store.is_disabled("sato") and not store.session_open("n2", "sato")
+        store.set_disabled("sato", True, 104.0)                      # twice is fine
+        store.set_disabled("sato", False, 105.0)
+        store.start_session("n3", "sato", 106.0)
+        store.end_sessions("sato", 107.0)
+        assert not store.is_disabled("sato") and not store.session_open("n3", "sato")
+        for at in (1.0, 2.0, 3.0):
+            store.note_login_failure("sato", at)
+        assert store.login_failures("sato", 2.0) == [2.0, 3.0]
+        store.clear_login_failures("sato")
+        assert store.login_failures("sato", 0.0) == []
+        key = store.issue_key("demo-jp", grade=3, ages=(8, 9))
+        assert store.lookup_key(key) == KeyGrant("demo-jp", 3, (8, 9))
+        assert store.lookup_key(store.issue_key("demo-th")) == KeyGrant("demo-th", None, None)
+    finally:
+        store.close()
