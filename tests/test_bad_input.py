@@ -46,6 +46,7 @@ BAD_CHAT = {
     "metadata.grade true": chat(metadata={"grade": True}),
     "metadata.lang as a list": chat(metadata={"lang": ["ja"]}),
     "metadata as a string": chat(metadata="grade 3"),
+    "metadata.lang unsupported": chat(metadata={"lang": "xx-YY"}),
     "nesting 5,000 deep": b'{"model": "x", "messages": [{"role": "user", "content": "hi"}], "metadata": '
                           + b'[' * 5000 + b']' * 5000 + b'}',
     "nesting 40 deep": chat(metadata={"x": json.loads("[" * 40 + "]" * 40)}),
@@ -76,6 +77,11 @@ def test_a_malformed_chat_request_is_a_400_that_names_the_problem(proxy, fake_up
     error = r.json()["error"]
     assert error["type"] == "invalid_request_error" and error["code"] == "bad_request" and error["message"]
     assert fake_upstream.app.state.received == []             # nothing malformed went upstream
+
+
+def test_a_regional_language_tag_counts_as_its_language(proxy, issue_key, records):
+    r = post(proxy, issue_key("demo-jp", 6), "/v1/chat/completions", chat(metadata={"lang": "en-US"}))
+    assert r.status_code == 200 and records(r.headers["x-request-id"])["lang"] == "en"
 
 
 def test_a_lone_surrogate_names_the_field(proxy, issue_key):

@@ -47,11 +47,14 @@ def age_of(value, where: str) -> int | None:
 
 
 def lang_of(value, where: str) -> str | None:
+    """A supported language code; a regional tag counts as its language (en-US is en, zh-Hant is zh)."""
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or value not in LANGUAGES:
-        raise BadRequest(f"{where} must be one of {', '.join(LANGUAGES)}, got {_shown(value)}", where)
-    return value
+    code = value.split("-")[0].split("_")[0].lower() if isinstance(value, str) else None
+    if code not in LANGUAGES:
+        raise BadRequest(f"{where} must be one of {', '.join(LANGUAGES)} (or a regional tag such as en-US), "
+                         f"got {_shown(value)}", where)
+    return code
 
 
 def _shown(value) -> str:
