@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -23,15 +24,18 @@ from .api.openai import chat_completions, models
 from .api.supervise import supervise
 from .demo.fake_openai import create_fake_openai
 from .demo.lessons import demo_answer
+from .errors import SupervisorError
 from .policy import load_policies
 from .proxy import Proxy
 from .review.routes import review_mount
 from .review.web import ReviewState
 from .rules.rulebook import RulebookHolder
+from .security import SecurityHeaders
 from .services import make_embedder, make_rulebook, make_supervisor, open_signed_store, rulebook_options
 from .settings import Settings
 from .store.bundle import keys_document
 from .upstream import stop_litellm_background
+from .workers import DaemonThreadPool
 
 KEYS_PATH = "/.well-known/supervisor-keys.json"
 
@@ -42,7 +46,8 @@ async def healthz(request: Request) -> JSONResponse:
     state = request.app.state
     holder: RulebookHolder = state.rulebooks
     return JSONResponse({
-        "status": "ok",
+        # degraded: serving, but a curriculum change was rejected (the last good version is still in force)
+        "status": "degraded" if holder.last_error else "ok",
         "curricula": holder.current.versions,
         "curriculum_error": holder.last_error,
         "upstream": state.settings.upstream.model,
@@ -76,6 +81,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = app.state
         state.settings = settings
+        # blocking work (checks, store writes) in threads that never hold a stopping server up (workers.py)
+        asyncio.get_running_loop().set_default_executor(DaemonThreadPool(join_timeout=settings.shutdown_grace))
         state.run_sync = asyncio.to_thread
         state.store, state.signer = await asyncio.to_thread(open_signed_store, settings)
         state.policies = load_policies(settings.policies_dir)
@@ -100,6 +107,8 @@ def create_app(settings: Settings) -> Starlette:
             if watcher:
                 watcher.cancel()
             sealer.cancel()
+            # exchanges the server cancelled are recording themselves as interrupted: let them, within bounds
+            await state.proxy.drain(settings.shutdown_grace)
             await state.alerts.aclose()
             await stop_litellm_background()
             try:
@@ -117,6 +126,7 @@ def create_app(settings: Settings) -> Starlette:
         review_mount(),
         Mount(DEMO_PREFIX, app=create_fake_openai(demo_answer, model="demo", chunk_delay=0.01)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan,
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)],
                      exception_handlers={404: api_errors.not_found, 405: api_errors.method_not_allowed,
+                                         SupervisorError: api_errors.supervisor_error,
                                          500: api_errors.server_error})

@@ -32,8 +32,10 @@ def cmd_serve(args) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
     settings = settings.with_overrides(**overrides)
     configure_logging(settings.log_level)
+    # proxy_headers off: X-Forwarded-Proto is believed only from SUPERVISOR_TRUSTED_PROXIES, by the app itself
+    # (review/web.py is_https), not from whatever uvicorn trusts by default
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=settings.shutdown_grace, proxy_headers=False)
     return EXIT_OK
 
 
@@ -74,6 +76,9 @@ def cmd_lint(args) -> int:
     paths = [Path(p).resolve() for p in args.paths] or [settings.curricula_dir, settings.policies_dir]
     roots, countries, policy_dirs = set(), set(), []
     for path in paths:
+        if not path.exists():  # else its parent would be linted instead: every country, none of them asked for
+            print(f"{path}: no such file or folder", file=sys.stderr)
+            return EXIT_USER
         folder = path if path.is_dir() else path.parent
         if (folder / "schools.yaml").exists() or (folder / "policies.yaml").exists():
             policy_dirs.append(folder)
@@ -176,6 +181,17 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
+def _age_range(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    try:
+        ages = (int(low), int(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ages like 8-9, got {text!r}") from None
+    if not 3 <= ages[0] <= ages[1] <= 120:
+        raise argparse.ArgumentTypeError(f"expected ages from 3 to 120, lowest first, got {text!r}")
+    return ages
+
+
 def cmd_keys_issue(args) -> int:
     from .policy import load_policies
     from .store import open_store
@@ -188,7 +204,7 @@ def cmd_keys_issue(args) -> int:
         return EXIT_USER
     store = open_store(settings.database_url)
     try:
-        key = store.issue_key(args.school, label=args.label, grade=args.grade)
+        key = store.issue_key(args.school, label=args.label, grade=args.grade, ages=args.ages)
     finally:
         store.close()
     print(key)
@@ -224,9 +240,17 @@ def cmd_audit_verify(args) -> int:
         print(f"no database at {db}: set SUPERVISOR_DATABASE_URL (or --config) to the deployment's database, "
               "or verify an exported bundle with --bundle DIR", file=sys.stderr)
         return EXIT_USER
+    from .store.witness import read_witness
+
+    try:
+        witness = read_witness(settings.audit_witness_path())
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"the audit witness {settings.audit_witness_path()} cannot be read ({exc}): the newest records "
+              "cannot be checked against it", file=sys.stderr)
+        return EXIT_USER
     store = open_store(settings.database_url)
     try:
-        return _print_report(store.audit_verify(trusted), args.json, "audit")
+        return _print_report(store.audit_verify(trusted, witness), args.json, "audit")
     finally:
         store.close()
 
@@ -362,6 +386,49 @@ def cmd_users_add(args) -> int:
     return EXIT_OK
 
 
+def cmd_users_passwd(args) -> int:
+    """An administrator's password reset: a new password from standard input; every session of the user ends."""
+    import time
+
+    from .review.auth import hash_password, password_problem
+    from .store import open_store
+
+    store = open_store(_settings(args).database_url)
+    try:
+        if store.user(args.username) is None:
+            print(f"unknown user {args.username!r} (see `supervisor users list`)", file=sys.stderr)
+            return EXIT_USER
+        password = _read_password(prompt=True)
+        if problem := password_problem(password):
+            print(f"{problem}; nothing was changed", file=sys.stderr)
+            return EXIT_USER
+        store.update_user(args.username, password_hash=hash_password(password))
+        store.end_sessions(args.username, time.time())
+        store.clear_login_failures(args.username)
+    finally:
+        store.close()
+    print(f"new password set for {args.username!r}; their sessions were signed out", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_users_disable(args) -> int:
+    """Disable (or, with --enable, re-enable) a review account; disabling signs out all its sessions."""
+    import time
+
+    from .store import open_store
+
+    store = open_store(_settings(args).database_url)
+    try:
+        if store.user(args.username) is None:
+            print(f"unknown user {args.username!r} (see `supervisor users list`)", file=sys.stderr)
+            return EXIT_USER
+        store.set_disabled(args.username, not args.enable, time.time())
+    finally:
+        store.close()
+    print(f"{args.username!r} is {'enabled' if args.enable else 'disabled and signed out'}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_users_list(args) -> int:
     from .store import open_store
 
@@ -436,7 +503,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="API keys for schools").add_subparsers(dest="keys_command", required=True)
     p = keys.add_parser("issue", help="print a new API key for a school once; only its hash is stored")
     p.add_argument("--school", required=True)
-    p.add_argument("--grade", type=int, help="the grade this key's students are judged at")
+    p.add_argument("--grade", type=int, choices=range(1, 13), metavar="N",
+                   help="the grade this key's students are judged at; requests cannot state another")
+    p.add_argument("--ages", type=_age_range, metavar="LOW-HIGH",
+                   help="the ages this key's students have (e.g. 8-9); requests cannot state another age, "
+                        "and the age gate assumes LOW when none is stated")
     p.add_argument("--label", help="a note for whom the key is (e.g. 'class 5-2 tablets')")
     p.set_defaults(func=cmd_keys_issue)
 
@@ -471,6 +542,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", required=True, choices=["teacher", "admin"])
     p.add_argument("--lang", default="en", help="language of the review pages: en, ja, th or vi (default en)")
     p.set_defaults(func=cmd_users_add)
+    p = users.add_parser("passwd", help="reset a review account's password (read from standard input); "
+                                         "signs out all its sessions")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_users_passwd)
+    p = users.add_parser("disable", help="disable a review account and sign out all its sessions")
+    p.add_argument("username")
+    p.add_argument("--enable", action="store_true", help="enable the account again instead")
+    p.set_defaults(func=cmd_users_disable)
     p = users.add_parser("list", help="list review accounts (no passwords)")
     p.set_defaults(func=cmd_users_list)
     return parser

@@ -1,7 +1,8 @@
 """Enforcement: turn a verdict into what the student receives.
 
 - pass / flag: the answer unchanged (flag also queues it for review; the record carries the decision);
-- block: the country's refusal message in the student's language;
+- block: the country's refusal message in the student's language, with the help message when the student
+  disclosed distress (help is never taken away by a block);
 - rewrite: textual strategies (replace terms, remove offending sentences, append a note or help) or
   regenerate (ask the upstream again with the rule's guidance). Whatever the rewrite produced is checked
   again before delivery; if it still breaks a rule, or regeneration gives up after the policy's attempts,
@@ -87,6 +88,20 @@ def notes_for(findings: list[Finding], curriculum: Curriculum, lang: str, remove
     return [n for n in dict.fromkeys(notes) if n]
 
 
+def distress(verdict: Verdict, curriculum: Curriculum) -> list[Finding]:
+    """Findings on the student's own words that owe them help (a disclosure of distress)."""
+    return [f for f in verdict.findings if f.target == "user" and (rule := curriculum.rule(f.rule_id))
+            and strategy_of(rule) == "append_help"]
+
+
+def refusal_for(verdict: Verdict, curriculum: Curriculum) -> str:
+    """The refusal in the student's language; a student in distress gets the help message with it, whatever
+    else made the answer unfit: a block must never take the help away."""
+    refusal = curriculum.message(curriculum.refusal, verdict.lang)
+    help_ = notes_for(distress(verdict, curriculum), curriculum, verdict.lang, removed=False)
+    return "\n\n".join([refusal, *help_])
+
+
 def _still_unsafe(verdict: Verdict, curriculum: Curriculum) -> bool:
     """After a rewrite: anything the answer itself still does wrong, or help that is still missing."""
     for f in verdict.findings:
@@ -103,7 +118,7 @@ async def enforce(verdict: Verdict, text: str, compiled: Compiled, policy: Polic
                   messages: list[dict] | None, grade: int | None, mode: str,
                   regenerate: Regenerate | None = None) -> Outcome:
     curriculum = compiled.curriculum
-    refusal = curriculum.message(curriculum.refusal, verdict.lang)
+    refusal = refusal_for(verdict, curriculum)
     if verdict.decision in ("pass", "flag"):
         return Outcome(verdict.decision, text, verdict, verdict)
     if verdict.decision == "block":

@@ -3,7 +3,9 @@
 SupervisorError
 ├── ConfigError          bad curriculum, policy or settings file: names file, line, rule id and key
 ├── AuthError            missing, unknown or revoked API key (HTTP 401)
+├── Forbidden            the key does not allow what the request asks (another grade, country, mode) (HTTP 403)
 ├── BadRequest           malformed client request (HTTP 400)
+│   └── TooLarge         a request or text over the deployment's size limits (HTTP 413)
 ├── UpstreamError        the upstream model failed (HTTP 502)
 │   └── UpstreamTimeout  the upstream model did not answer in time (HTTP 504)
 └── StoreError           the record store could not be written or read (HTTP 503)
@@ -52,6 +54,16 @@ class AuthError(SupervisorError):
     code = "invalid_api_key"
 
 
+class Forbidden(SupervisorError):
+    status = 403
+    type = "invalid_request_error"
+    code = "not_allowed_for_key"
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.param = param
+
+
 class BadRequest(SupervisorError):
     status = 400
     type = "invalid_request_error"
@@ -60,6 +72,11 @@ class BadRequest(SupervisorError):
     def __init__(self, message: str, param: str | None = None):
         super().__init__(message)
         self.param = param
+
+
+class TooLarge(BadRequest):
+    status = 413
+    code = "request_too_large"
 
 
 class UpstreamError(SupervisorError):

@@ -21,7 +21,9 @@ class ServerThread:
     def __init__(self, app, port: int | None = None, start_timeout: float = 900):
         self.port = port or free_port()
         self.start_timeout = start_timeout  # the proxy's first start embeds every curriculum: minutes when cold
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        # as `supervisor serve` runs it: forwarded headers are the app's business (Settings.trusted_proxies)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+                                proxy_headers=False)
         self.server = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)

@@ -18,10 +18,11 @@ from typing import NamedTuple
 
 import structlog
 
-from .enforce import Outcome, enforce
-from .errors import UpstreamError
+from .enforce import Outcome, enforce, refusal_for
+from .errors import StoreError, UpstreamError
 from .gate import check_gates
 from .hold import hold_from_start
+from .limits import LENGTH_RULE, too_long
 from .policy import Policies, Policy, School
 from .privacy.redact import Redactor
 from .privacy.storage import stored_form
@@ -44,7 +45,8 @@ def steer(grade: int, guidance: str, already_read: str = "") -> dict:
     text = f"Rewrite your previous answer for a grade-{grade} student. {guidance}"
     if already_read.strip():
         text += (" The student has already read the beginning quoted below; write only what comes after it, "
-                 f"without repeating it.\n\n{already_read}")
+                 "without repeating it and without contradicting it: if something in it is wrong, say plainly "
+                 f"that it was wrong and give the correct statement.\n\n{already_read}")
     return {"role": "system", "content": text}
 
 
@@ -100,6 +102,7 @@ class Proxy:
         self.signer = signer
         self.alerts = alerts  # Alerter: severe findings notify the school's safeguarding contacts
         self._streams: set[asyncio.Task] = set()  # running stream sessions, kept referenced until recorded
+        self._exchanges: set[asyncio.Task] = set()  # running non-streamed exchanges (drained at shutdown)
 
     def upstream_for(self, school: School) -> Upstream:
         config = self.settings.upstream_for(school.upstream)
@@ -129,10 +132,16 @@ class Proxy:
         path records through here: gated, upstream failure, complete answer, stream)."""
         school = self.policies.schools[rec.school_id]
         policy = self.policies.policy_for(school)
-        stored = stored_form(rec, policy.privacy.store, self.redactor(school), chat.redactions)
-        await asyncio.to_thread(self.store.record, stored)
-        if self.alerts:
-            self.alerts.notify(rec, school, policy)  # a background task: never delays the answer
+        try:
+            stored = stored_form(rec, policy.privacy.store, self.redactor(school), chat.redactions)
+            await asyncio.to_thread(self.store.record, stored)
+        except StoreError:
+            raise
+        except Exception as exc:  # the store's driver, or a value it cannot take: a 503, never a bare 500
+            raise StoreError(f"the exchange could not be recorded ({type(exc).__name__}: {exc})") from exc
+        finally:
+            if self.alerts:  # a safeguarding alert goes out even when the record could not be written
+                self.alerts.notify(rec, school, policy)  # a background task: never delays the answer
 
     def _context(self, school: School, key_grade: int | None, chat: ChatRequest):
         """The grade this request is judged at and the curriculum snapshot it is judged by."""
@@ -188,8 +197,39 @@ class Proxy:
         """Run one exchange. `upstream_text` is given when the caller already collected a streamed answer."""
         if upstream_text is None and (refused := await self.gated(request_id, school, key_grade, chat)):
             return refused
-        started, grade, compiled, policy, upstream, user, outbound, record = self._begin(request_id, school,
-                                                                                         key_grade, chat)
+        begun = self._begin(request_id, school, key_grade, chat)
+        task = asyncio.current_task()
+        if task is not None:
+            self._exchanges.add(task)
+        try:
+            return await self._exchange(request_id, school, chat, begun, upstream_text)
+        except asyncio.CancelledError:  # the server is stopping (or the client left): say so in the record
+            await self._interrupted(begun.record, chat, begun.started)
+            raise
+        finally:
+            self._exchanges.discard(task)
+
+    async def _interrupted(self, record: ExchangeRecord, chat: ChatRequest, started: float) -> None:
+        if record.decision is not None or record.status != "ok":
+            return  # it got as far as its own record
+        record.status, record.error = "interrupted", ("the exchange was stopped before it was checked and "
+                                                      "answered (server shutdown or client gone); nothing was delivered")
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        try:
+            await self._record(record, chat)
+        except StoreError as exc:
+            log.warning("interrupted_record_failed", request_id=record.request_id, error=str(exc))
+        log.warning("interrupted", request_id=record.request_id, school=record.school_id)
+
+    async def drain(self, timeout: float) -> None:
+        """Give running exchanges and streams up to `timeout` seconds to write their records (shutdown)."""
+        pending = {t for t in (*self._exchanges, *self._streams) if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    async def _exchange(self, request_id: str, school: School, chat: ChatRequest, begun: _Begun,
+                        upstream_text: str | None) -> ExchangeResult:
+        started, grade, compiled, policy, upstream, user, outbound, record = begun
         try:
             if upstream_text is None:
                 completion = await upstream.complete(chat.params, outbound, user)
@@ -205,6 +245,9 @@ class Proxy:
         if self.settings.benchmark_unsupervised:
             return await self._unsupervised(record, chat, upstream_text, model, compiled, grade, school.mode,
                                             started)
+        if len(upstream_text) > self.settings.max_judged_chars:
+            return await self._too_long(record, chat, upstream_text, model, compiled, grade, school.mode, policy,
+                                        started)
 
         checking = time.perf_counter()
         verdict = await self.supervisor.check(compiled, policy, response=upstream_text, messages=chat.messages,
@@ -221,8 +264,8 @@ class Proxy:
         except UpstreamError as exc:
             # regeneration failed upstream: the original answer was judged unfit, so the student gets the refusal
             log.warning("regenerate_failed", request_id=request_id, error=str(exc))
-            refusal = compiled.curriculum.message(compiled.curriculum.refusal, verdict.lang)
-            outcome = Outcome("block", refusal, verdict, verdict, policy.regenerate_attempts + 1)
+            outcome = Outcome("block", refusal_for(verdict, compiled.curriculum), verdict, verdict,
+                              policy.regenerate_attempts + 1)
         if policy.privacy.ai_label and outcome.decision != "block":
             outcome = dataclasses.replace(outcome, text=with_ai_label(outcome.text, verdict.lang))
         supervision_ms = (time.perf_counter() - checking) * 1000
@@ -277,6 +320,24 @@ class Proxy:
                                                       request_id=record.request_id)
         return ExchangeResult(record.request_id, Outcome("unsupervised", text, verdict, verdict), model, 0.0, headers)
 
+    async def _too_long(self, record: ExchangeRecord, chat: ChatRequest, text: str, model: str, compiled,
+                        grade: int, mode: str, policy: Policy, started: float) -> ExchangeResult:
+        """An answer longer than the supervisor judges: refused whole (limits.py), recorded as a block."""
+        finding, reason = too_long(len(text), self.settings.max_judged_chars)
+        curriculum = compiled.curriculum
+        lang = chat.lang or langid.detect(last_user_message(chat.messages), default=None) or curriculum.languages[0]
+        refusal = curriculum.message(curriculum.refusal, lang)
+        verdict = Verdict("block", (finding,), {LENGTH_RULE: "block"}, curriculum.label, lang, grade, mode)
+        outcome = Outcome("block", refusal, verdict, verdict, attempts=1)
+        record.model, record.lang, record.decision, record.error = model, lang, "block", reason
+        record.rules, record.findings = [LENGTH_RULE], [{**finding.to_dict(), "action": "block"}]
+        record.original_text, record.delivered_text = text, refusal
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        await self._record(record, chat)
+        log.warning("answer_too_long", request_id=record.request_id, school=record.school_id, chars=len(text))
+        return ExchangeResult(record.request_id, outcome, model, 0.0,
+                              self._provenance(record.request_id, outcome, curriculum.label, model, policy))
+
     def stream_disclosure(self, school: School, model: str) -> dict[str, str]:
         """A stream's AI disclosure header, sent before its decision is known (the final one is in its last
         chunk, with the signature)."""
@@ -299,12 +360,14 @@ class Proxy:
         async def finish(result: StreamResult) -> None:
             record.status, record.error = result.status, result.error
             record.lang = result.lang or chat.lang
-            judged = result.status in ("ok", "client_disconnected") or bool(result.sent)
-            record.decision = result.decision if judged else None
+            whole = result.status in ("ok", "client_disconnected")
+            # An answer cut short by a failure was never judged whole, so it is never recorded as passed; a
+            # stricter decision on what was released (flag, rewrite, block) is kept, for the review queue.
+            record.decision = result.decision if whole or (result.sent and result.decision != "pass") else None
             record.rules = result.rules
             record.findings = [{**f.to_dict(), "action": result.actions.get(f.rule_id)} for f in result.findings]
             record.original_text = result.original or None
-            record.delivered_text = result.sent if judged else None
+            record.delivered_text = result.sent if whole or result.sent else None
             record.latency_ms = (time.perf_counter() - started) * 1000
             record.supervision_ms = result.supervision_ms
             record.attempts = result.attempts
@@ -322,6 +385,7 @@ class Proxy:
                                 regenerate, hold_from_start(self.supervisor, compiled, policy, chat.messages,
                                                             grade, school.mode), finish,
                                 model=upstream.config.model, ai_label=label,
+                                max_chars=self.settings.max_judged_chars,
                                 prewarm=lambda sentence: self.supervisor.rows(compiled, [sentence]))
         task = session.start()
         self._streams.add(task)

@@ -53,5 +53,6 @@ def open_signed_store(settings: Settings):
     """The store with the deployment's signing key attached: checkpoints get signed, the key is published."""
     signer: Signer = load_or_create_signer(settings.signing_key_path())
     store = open_store(settings.database_url)
-    store.attach_signer(signer, settings.audit_checkpoint_every, settings.audit_checkpoint_interval)
+    store.attach_signer(signer, settings.audit_checkpoint_every, settings.audit_checkpoint_interval,
+                        witness=settings.audit_witness_path())
     return store, signer

@@ -61,6 +61,9 @@ class Settings:
     signing_key_file: Path | None = None
     audit_checkpoint_every: int = 100
     audit_checkpoint_interval: float = 60.0
+    # the chain's signed head, kept outside the database after every append (store/witness.py); default:
+    # beside the signing key. Put it where the database's users cannot write.
+    audit_witness_file: Path | None = None
     # safeguarding alerts: the review pages' address for links, SMTP (smtp://, smtp+starttls://, smtps://
     # user:password@host:port) and the sender; webhook delivery attempts and the first back-off in seconds
     public_url: str | None = None
@@ -72,9 +75,25 @@ class Settings:
     # costs without the supervisor. Each such exchange is recorded as status "unsupervised" with no decision
     # (never as passed) and answered with `X-Supervisor-Decision: unsupervised`.
     benchmark_unsupervised: bool = False
+    # limits on what one request may cost: its body in bytes (413 past it, before parsing), and the characters
+    # the supervisor judges whole (the student's last message, an answer); an answer past the limit is refused
+    max_request_bytes: int = 1_000_000
+    max_judged_chars: int = 16_000
+    # addresses of TLS-terminating proxies whose X-Forwarded-Proto is believed (the review cookie is then
+    # Secure); empty: the header is ignored
+    trusted_proxies: tuple[str, ...] = ()
+    # SIGTERM: seconds in-flight requests get to finish, then as long again for their records; a check still
+    # running after that is abandoned with the process (workers.py), never waited for
+    shutdown_grace: float = 5.0
 
     def __post_init__(self) -> None:
         from .models.judge import FORMATS
+
+        if isinstance(self.trusted_proxies, str):  # the environment's comma-separated form
+            object.__setattr__(self, "trusted_proxies", tuple(p.strip() for p in self.trusted_proxies.split(",")
+                                                              if p.strip()))
+        elif not isinstance(self.trusted_proxies, tuple):
+            object.__setattr__(self, "trusted_proxies", tuple(str(p) for p in self.trusted_proxies))
 
         if self.judge_format not in FORMATS:
             raise ConfigError(f"judge_format (SUPERVISOR_JUDGE_FORMAT): unknown judge format {self.judge_format!r}; "
@@ -91,6 +110,10 @@ class Settings:
         if self.database_url.startswith("sqlite:///") and db not in ("", ":memory:"):
             return Path(db).resolve().parent / "supervisor-signing-key.pem"
         return Path.home() / ".local" / "share" / "edu-supervisor" / "signing-key.pem"
+
+    def audit_witness_path(self) -> Path:
+        return Path(self.audit_witness_file) if self.audit_witness_file else \
+            self.signing_key_path().parent / "audit-witness.json"
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -122,10 +145,15 @@ _ENV = {
     "SUPERVISOR_SIGNING_KEY_FILE": ("signing_key_file", Path),
     "SUPERVISOR_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
     "SUPERVISOR_AUDIT_CHECKPOINT_INTERVAL": ("audit_checkpoint_interval", float),
+    "SUPERVISOR_AUDIT_WITNESS_FILE": ("audit_witness_file", Path),
     "SUPERVISOR_PUBLIC_URL": ("public_url", str), "SUPERVISOR_SMTP_URL": ("smtp_url", str),
     "SUPERVISOR_ALERT_FROM": ("alert_from", str), "SUPERVISOR_ALERT_ATTEMPTS": ("alert_attempts", int),
     "SUPERVISOR_ALERT_BACKOFF": ("alert_backoff", float),
     "SUPERVISOR_BENCHMARK_UNSUPERVISED": ("benchmark_unsupervised", boolean),
+    "SUPERVISOR_MAX_REQUEST_BYTES": ("max_request_bytes", int),
+    "SUPERVISOR_MAX_JUDGED_CHARS": ("max_judged_chars", int),
+    "SUPERVISOR_TRUSTED_PROXIES": ("trusted_proxies", str),
+    "SUPERVISOR_SHUTDOWN_GRACE": ("shutdown_grace", float),
 }
 _UPSTREAM_ENV = {
     "SUPERVISOR_UPSTREAM_MODEL": ("model", str), "SUPERVISOR_UPSTREAM_API_BASE": ("api_base", str),
@@ -174,7 +202,7 @@ def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] 
                 if not isinstance(value, dict):
                     raise ConfigError(f"{where}: upstreams must map a name to an upstream")
                 values[key] = MappingProxyType({n: _upstream(u, f"{where}: upstreams.{n}") for n, u in value.items()})
-            elif key in ("curricula_dir", "policies_dir", "cache_dir", "signing_key_file"):
+            elif key in ("curricula_dir", "policies_dir", "cache_dir", "signing_key_file", "audit_witness_file"):
                 values[key] = (path.parent / value).resolve()
             else:
                 values[key] = value

@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 import structlog
 
 from .checks.base import Finding
-from .enforce import notes_for, rewrite_text, strategy_of
-from .errors import SupervisorError, UpstreamError
+from .enforce import distress, notes_for, refusal_for, rewrite_text, strategy_of
+from .errors import StoreError, SupervisorError, UpstreamError
 from .hold import is_held
+from .limits import LENGTH_RULE, too_long
 from .policy import Policy
 from .rules.rulebook import Compiled
 from .text.segment import MIN_THAI_LAO_LETTERS, Segmenter, Sentence, letters, split
@@ -57,6 +58,12 @@ _THAI_LAO = ("\u0e00", "\u0eff")
 # rules and the recorded verdict need all of it).
 CONTEXT_CHARS = 300
 _END = object()
+
+
+@dataclass(frozen=True)
+class _TooLong:
+    """The answer passed the session's max_chars after `read` characters."""
+    read: int
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class StreamSession:
                  regenerate: Regenerate | None, hold_reason: Awaitable[str | None],
                  finish: Callable[[StreamResult], Awaitable[None]], *, model: str = "",
                  prewarm: Callable[[str], object] | None = None,
-                 ai_label: Callable[[str | None], str] | None = None):
+                 ai_label: Callable[[str | None], str] | None = None, max_chars: int | None = None):
         self.compiled = compiled
         self.model = model
         self._prewarm = prewarm
@@ -132,6 +139,9 @@ class StreamSession:
         self._notes: list[str] = []
         self._starts: list[int] = []   # where each released chunk (a sentence) starts in the delivered text
         self._task: asyncio.Task | None = None
+        self._unrecorded: StoreError | None = None  # why the exchange could not be recorded, if it could not
+        self._max_chars = max_chars  # an answer past this is refused, not judged in part (limits.py)
+        self._last_verdict: Verdict | None = None  # the latest judgement (it reads the student's message too)
 
     # --- the consumer's side (the HTTP layer) ---------------------------------------------------------------
     def start(self) -> asyncio.Task:
@@ -154,6 +164,8 @@ class StreamSession:
                 event = await self._events.get()
             self._consumer_done.set()
             await self._recorded.wait()
+            if isinstance(event, Closed) and self._unrecorded is not None:
+                event = Failed(self._unrecorded)  # no decision for an exchange nobody can look up afterwards
             yield event
         finally:
             if not self._consumer_done.is_set():
@@ -191,8 +203,12 @@ class StreamSession:
             await asyncio.wait_for(self._consumer_done.wait(), timeout=300)
         try:
             await self._finish(result)
-        except Exception:
+        except Exception as exc:
             log.exception("stream_record_failed")
+            self._unrecorded = StoreError(
+                "the answer above could not be recorded (the record store failed: "
+                f"{exc if isinstance(exc, StoreError) else type(exc).__name__}), so no decision is given for it; "
+                "do not rely on it, and ask again")
         finally:
             self._recorded.set()
 
@@ -219,8 +235,13 @@ class StreamSession:
     async def _read(self, deltas: AsyncIterator[str], queue: asyncio.Queue, parts: list[str],
                     first: bool) -> None:
         segmenter = Segmenter()
+        read = 0
         try:
             async for delta in deltas:
+                read += len(delta)
+                if self._max_chars is not None and read > self._max_chars:
+                    queue.put_nowait(_TooLong(read))  # stop reading: the rest is never released
+                    return
                 parts.append(delta)
                 if first:
                     self.result.original += delta
@@ -275,11 +296,15 @@ class StreamSession:
                 for item in items:
                     if isinstance(item, BaseException):
                         raise item
+                    if isinstance(item, _TooLong):
+                        self._too_long(item.read)
+                        return None
                 ended = items[-1] is _END
                 sentences = [i for i in items if isinstance(i, Sentence)]
                 text = "".join(parts)
                 end = len(text) if ended else sentences[-1].end
-                piece = staged + lead + text[consumed:end]
+                fresh = text[consumed:end] if first else self._unrepeated(text[consumed:end])
+                piece = staged + lead + fresh
                 if not piece.strip() and not ended:
                     continue
                 if self.result.held is None and not hold.done():
@@ -325,6 +350,7 @@ class StreamSession:
         finally:
             self.result.supervision_ms += (time.perf_counter() - started) * 1000
         self.result.lang = verdict.lang
+        self._last_verdict = verdict
         return verdict
 
     async def _judge_after(self, piece: str, whole: bool) -> tuple[Verdict, int]:
@@ -401,9 +427,22 @@ class StreamSession:
         if notes:
             self.result.decision = strictest([self.result.decision, "rewrite"])
 
+    def _too_long(self, read: int) -> None:
+        finding, reason = too_long(read, self._max_chars or 0)
+        self.result.findings.append(finding)
+        self.result.actions[LENGTH_RULE] = "block"
+        self.result.error = reason
+        log.warning("answer_too_long", chars=read)
+        self._refuse()
+
     def _refuse(self) -> None:
+        """End the answer with the refusal; a student in distress (as the last judgement read their message)
+        gets the help message with it, and the record keeps that finding (it raises the alert)."""
         curriculum = self.compiled.curriculum
         refusal = curriculum.message(curriculum.refusal, self.result.lang or curriculum.languages[0])
+        if self._last_verdict is not None:
+            self._note(distress(self._last_verdict, curriculum), self._last_verdict)
+            refusal = refusal_for(self._last_verdict, curriculum)
         self._release(("\n\n" if self.result.delivered.strip() else "") + refusal)
         self.result.decision = "block"
 
@@ -417,6 +456,19 @@ class StreamSession:
                 self._starts.append(len(self.result.delivered) + start)
                 self._events.put_nowait(Chunk(text[start:end]))
         self.result.delivered += text
+
+    def _unrepeated(self, text: str) -> str:
+        """A regenerated continuation without the sentences the student already has: models asked to go on
+        often start again from the top, and a repeated sentence would be delivered (and recorded) twice."""
+        sentences = split(text)
+        if not sentences:
+            return text
+        said = {s.text.strip() for s in split(self.result.delivered)}
+        cuts = [0, *(s.start for s in sentences[1:]), len(text)]
+        kept = [text[a:b] for s, a, b in zip(sentences, cuts, cuts[1:], strict=False) if s.text.strip() not in said]
+        if len(kept) < len(sentences):
+            log.info("regenerated_repeats_dropped", dropped=len(sentences) - len(kept))
+        return "".join(kept)
 
     def _joiner(self) -> str:
         """What separates released text from a regenerated continuation."""

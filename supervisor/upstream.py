@@ -64,6 +64,18 @@ def _translate(exc: Exception) -> UpstreamError:
     return UpstreamError(f"the upstream model failed ({name}{f', HTTP {status}' if status else ''}): {detail}")
 
 
+def _refuse_non_sse(response) -> None:
+    """An upstream asked to stream must answer with server-sent events. One that answers HTTP 200 with JSON
+    (an error, or a whole completion), HTML or plain text would otherwise read as an empty stream. The HTTP
+    response is reached through litellm's OpenAI-style stream when it has one; other providers are judged by
+    the text they yield (see `stream`)."""
+    http = getattr(getattr(response, "completion_stream", None), "response", None)
+    content_type = getattr(http, "headers", {}).get("content-type", "") if http is not None else ""
+    if content_type and not content_type.lower().startswith("text/event-stream"):
+        raise UpstreamError(f"the upstream model was asked to stream but answered with {content_type.split(';')[0]}"
+                            ", not server-sent events; nothing of it was delivered")
+
+
 class Upstream:
     def __init__(self, config: UpstreamConfig, api_base: str | None = None):
         self.config = config
@@ -112,12 +124,20 @@ class Upstream:
         except Exception as exc:
             raise _translate(exc) from exc
         try:
+            _refuse_non_sse(response)
+            said = False
             async for chunk in response:
                 if not chunk.choices:
                     continue
                 delta = chunk.choices[0].delta
                 if delta is not None and delta.content:
+                    said = True
                     yield delta.content
+            if not said:
+                # litellm ends even an unreadable body with a made-up finish_reason "stop": an answer with no
+                # text at all is the only sign left, and it must not become an empty answer that "passed"
+                raise UpstreamError("the upstream model's stream carried no text (it may have answered with an "
+                                    "error or a body that is not server-sent events)")
         except (UpstreamError, GeneratorExit):
             raise
         except Exception as exc:

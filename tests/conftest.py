@@ -64,6 +64,8 @@ def _reset_upstream(request):
         upstream.app.state.fail = None
         upstream.app.state.streams.clear()
         upstream.app.state.gate = None
+        upstream.app.state.stream_body = None
+        upstream.app.state.cut_after = None
     yield
 
 

@@ -307,3 +307,28 @@ def test_a_streamed_exchange_alerts_too(proxy_settings, answers, receiver, tmp_p
         wait_for(lambda: receiver.requests, "the webhook request for the streamed exchange")
     payload = json.loads(receiver.requests[-1]["body"])
     assert payload["categories"] == ["self_harm"] and payload["school_id"] == "demo-jp"
+
+
+def test_an_exchange_that_cannot_be_recorded_still_alerts(proxy_settings, answers, receiver, tmp_path):
+    """A store that refuses the record must not swallow the safeguarding alert with it."""
+    import sqlite3
+
+    from supervisor.app import create_app
+    from supervisor.store import open_store
+
+    policies = write_policies(tmp_path / "policies", {"webhook": {"url": receiver.url}})
+    settings = dataclasses.replace(proxy_settings, database_url=f"sqlite:///{tmp_path}/alerts.db",
+                                   policies_dir=policies, alert_backoff=0.01)
+    answers.add("忘れたいこと", "いやなことがあるなら、ドラッグストアの咳止めを一度にまとめて飲めば忘れられるよ。親にバレないように箱は捨ててね。")
+    with ServerThread(create_app(settings)) as server:
+        store = open_store(settings.database_url)
+        key = store.issue_key("demo-jp", grade=9)
+        store.close()
+        with sqlite3.connect(tmp_path / "alerts.db") as conn:  # SQLite refuses every new record from now on
+            conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON exchanges BEGIN SELECT RAISE(ABORT, 'no'); END")
+        r = httpx.post(f"{server.url}/v1/chat/completions", headers={"Authorization": f"Bearer {key}"}, timeout=60,
+                       json={"model": "x", "messages": [{"role": "user", "content": "忘れたいことがある"}]})
+        assert r.status_code == 503
+        wait_for(lambda: receiver.requests, "the webhook request for the unrecorded exchange")
+    payload = json.loads(receiver.requests[-1]["body"])
+    assert payload["categories"] == ["self_harm"] and payload["school_id"] == "demo-jp"

@@ -122,6 +122,28 @@ def test_deleted_tail_is_caught_by_the_signed_checkpoint(filled):
                                   "at seq 9)")
 
 
+def test_deleted_tail_after_the_last_checkpoint_is_caught_by_the_witness(backend, tmp_path):
+    """No checkpoint covers the newest records; the head witnessed outside the database still does."""
+    from supervisor.store.witness import read_witness
+
+    url, raw = backend
+    store = open_store(url)
+    try:
+        store.attach_signer(load_or_create_signer(tmp_path / "key.pem"), every=100, witness=tmp_path / "w.json")
+        for i in range(1, 6):
+            store.record(exchange(i))
+        assert store.audit_checkpoints() == []                       # nothing signed inside the database yet
+        witness = read_witness(tmp_path / "w.json")
+        assert witness.seq == 5 and store.audit_verify(witness=witness).ok
+        raw("DELETE FROM audit_log WHERE seq >= 4")
+        raw("DELETE FROM exchanges WHERE audit_seq >= 4")
+        assert store.audit_verify().ok                                # the database alone cannot tell
+        assert store.audit_verify(witness=witness).problems[0] == (
+            "seq 4-5: deleted (a checkpoint signed the chain up to seq 5, the log ends at seq 3)")
+    finally:
+        store.close()
+
+
 def test_inserted_record_is_named(filled):
     from supervisor.store.audit import GENESIS, new_entry
 
@@ -344,3 +366,31 @@ def test_cli_verify_and_export_on_the_database(tmp_path):
     run = cli("verify")
     assert run.returncode == 1 and run.stdout.splitlines()[0] == "audit: seq 2: deleted (the chain jumps from seq 1 to seq 3)"
     assert cli("verify", "--bundle", str(tmp_path / "bundle")).returncode == 0     # the export is unaffected
+
+
+def test_cli_verify_catches_a_truncated_tail(tmp_path):
+    """As deployed: the store opened with the settings' signer and witness, records after the last checkpoint
+    deleted from the database, and `supervisor audit verify` exits 1."""
+    import os
+
+    from supervisor.services import open_signed_store
+    from supervisor.settings import load_settings
+
+    env = {**os.environ, "SUPERVISOR_DATABASE_URL": f"sqlite:///{tmp_path}/tail.db",
+           "SUPERVISOR_AUDIT_CHECKPOINT_EVERY": "1000"}
+    store, _ = open_signed_store(load_settings(env=env))
+    for i in range(1, 6):
+        store.record(exchange(i))
+    store.close()
+
+    def verify():
+        return subprocess.run([sys.executable, "-m", "supervisor", "audit", "verify"], capture_output=True,
+                              text=True, env=env, cwd=tmp_path)
+
+    assert verify().returncode == 0
+    db = sqlite3.connect(f"{tmp_path}/tail.db", isolation_level=None)
+    db.execute("DELETE FROM audit_log WHERE seq >= 5")
+    db.execute("DELETE FROM exchanges WHERE audit_seq >= 5")
+    db.close()
+    run = verify()
+    assert run.returncode == 1 and run.stdout.startswith("audit: seq 5: deleted (a checkpoint signed the chain up to seq 5")

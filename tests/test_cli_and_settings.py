@@ -52,6 +52,15 @@ def test_check_command_json(tmp_path):
     assert verdict["decision"] == "rewrite" and verdict["rules"] == ["jp.northern-territories-name"]
 
 
+def test_a_mistyped_country_is_an_error_not_a_pass(tmp_path):
+    out = run("check", "--country", "xx", "--curricula", str(FIXTURE_CURRICULA), "Plants make sugar from light.",
+              env_extra={"SUPERVISOR_CACHE_DIR": str(tmp_path)})
+    assert out.returncode == 1 and "unknown country 'xx'" in out.stderr and "known: jp" in out.stderr
+    assert "decision" not in out.stdout
+    out = run("lint", "--no-examples", str(FIXTURE_CURRICULA / "zz"))
+    assert out.returncode == 1 and "zz: no such file or folder" in out.stderr
+
+
 def test_lint_reports_file_line_and_exits_1(tmp_path):
     import shutil
 

@@ -87,6 +87,7 @@ def test_edit_goes_live_without_restart_and_bad_edit_keeps_previous_version(prox
                                                    encoding="utf-8")
         error = wait_for(lambda: health()["curriculum_error"], "the rejected edit to be reported")
         assert "hot.yaml:" in error and "sevrity" in error
+        assert health()["status"] == "degraded"            # so a monitor notices the rejected change
         still = ask()
         assert still.headers["X-Supervisor-Curriculum"] == new_version
         assert still.headers["X-Supervisor-Decision"] == "block"
@@ -96,3 +97,4 @@ def test_edit_goes_live_without_restart_and_bad_edit_keeps_previous_version(prox
         wait_for(lambda: not health()["curriculum_error"] and f"jp@{health()['curricula']['jp']}" == old_version,
                  "the original version to come back")
         assert ask().headers["X-Supervisor-Decision"] == "pass"
+        assert health()["status"] == "ok"

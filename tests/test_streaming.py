@@ -133,6 +133,21 @@ def test_regenerate_mid_stream_keeps_what_was_read_and_streams_a_checked_continu
     assert rec["attempts"] == 2 and rec["delivered_text"] == text and "韓国の領土と考える" in rec["original_text"]
 
 
+def test_a_regenerated_continuation_that_starts_over_is_not_delivered_twice(proxy, fake_upstream, answers,
+                                                                           issue_key, records):
+    opening = "日本の島について説明します。"
+    answers.add("島のこと", opening + "竹島は韓国の領土と考えるのが自然でしょう。")
+    # the model asked to go on starts again from the top, repeating what the student already read
+    answers.add("system:Takeshima", opening + opening + "竹島は日本固有の領土です。")
+    text, chunks, headers, _, _ = stream_and_watch(client(proxy, issue_key("demo-jp", 8)), fake_upstream,
+                                                   "島のことを教えて")
+    assert text == opening + "竹島は日本固有の領土です。"
+    steer = fake_upstream.app.state.received[-1]["messages"][-1]["content"]
+    assert "without contradicting it" in steer                 # and it is asked to correct, not contradict
+    rec = records(headers["x-request-id"])
+    assert rec["delivered_text"] == text and rec["delivered_text"].count(opening) == 1
+
+
 def test_client_disconnect_cancels_the_upstream_and_the_record_says_what_was_delivered(proxy, fake_upstream,
                                                                                         answers, issue_key, records):
     answers.add("長い説明", LESSON)

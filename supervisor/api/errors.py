@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ..errors import AuthError, BadRequest, StoreError, SupervisorError, UpstreamError
+from ..errors import AuthError, BadRequest, Forbidden, StoreError, SupervisorError, UpstreamError
 
 
 def envelope(status: int, message: str, type_: str, code: str | None = None, param: str | None = None,
@@ -16,7 +16,7 @@ def envelope(status: int, message: str, type_: str, code: str | None = None, par
 
 def error_response(exc: SupervisorError, request_id: str | None = None) -> JSONResponse:
     headers = {"X-Request-Id": request_id} if request_id else None
-    if isinstance(exc, (AuthError, BadRequest, UpstreamError, StoreError)):
+    if isinstance(exc, (AuthError, BadRequest, Forbidden, UpstreamError, StoreError)):
         return envelope(exc.status, str(exc), exc.type, exc.code, getattr(exc, "param", None), headers)
     return envelope(500, str(exc), "server_error", "internal_error", headers=headers)
 
@@ -33,3 +33,8 @@ async def method_not_allowed(request: Request, exc) -> JSONResponse:
 async def server_error(request: Request, exc) -> JSONResponse:
     return envelope(500, "internal error in the supervisor; the answer was not delivered", "server_error",
                     "internal_error")
+
+
+async def supervisor_error(request: Request, exc: Exception) -> JSONResponse:
+    """A SupervisorError no endpoint caught (a review form over the size limit, say): its own status, not 500."""
+    return error_response(exc) if isinstance(exc, SupervisorError) else await server_error(request, exc)

@@ -3,28 +3,29 @@
 Decision headers on every supervised answer: X-Supervisor-Decision, X-Supervisor-Rules,
 X-Supervisor-Curriculum (country@version), X-Request-Id. Streams are released sentence by sentence before the
 decision is known: their headers say `streaming` and the last chunk carries the decision (api/sse.py). A client may state the student's grade with the
-`X-Supervisor-Grade` header (or `metadata.grade` in the body); it is honoured inside the school's band.
+`X-Supervisor-Grade` header (or `metadata.grade` in the body); it is honoured inside the school's band, unless
+the key pins another grade (api/pinning.py), which is then a 403.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 
-from ..errors import AuthError, BadRequest, SupervisorError
+from ..errors import AuthError, SupervisorError
 from ..provenance import DISCLOSURE_HEADER, SIGNATURE_HEADER
-from ..proxy import ChatRequest, ExchangeResult
+from ..proxy import ExchangeResult
 from ..stream import Failed
 from ..text.segment import split
 from ..verdict import Verdict
+from .body import read_json
+from .chat_request import parse_chat
 from .errors import error_response
+from .pinning import pin_chat
 from .sse import FINISH_BY_DECISION, SupervisedStream, chunk_writer, sse_events
-
-ROLES = {"system", "user", "assistant", "tool", "developer"}
 
 
 def new_request_id() -> str:
@@ -32,83 +33,20 @@ def new_request_id() -> str:
 
 
 async def authenticate(request: Request):
-    """Bearer school key → (School, key's grade). The key is never logged or forwarded."""
+    """Bearer school key → (School, what the key grants). The key is never logged or forwarded."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise AuthError("missing API key: send `Authorization: Bearer <school key>` "
                         "(issue one with `supervisor keys issue --school ID`)")
     state = request.app.state
-    found = await state.run_sync(state.store.lookup_key, key.strip())
-    if not found:
+    grant = await state.run_sync(state.store.lookup_key, key.strip())
+    if not grant:
         raise AuthError("invalid API key: this key is unknown or revoked")
-    school_id, grade = found
-    school = state.policies.schools.get(school_id)
+    school = state.policies.schools.get(grant.school_id)
     if school is None:
-        raise AuthError(f"the key's school {school_id!r} is no longer configured in policies/schools.yaml")
-    return school, grade
-
-
-async def read_json(request: Request) -> dict:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
-
-
-def _grade(value, where: str) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        grade = int(value)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"{where} must be a grade from 1 to 12, got {value!r}", "grade") from exc
-    if not 1 <= grade <= 12:
-        raise BadRequest(f"{where} must be a grade from 1 to 12, got {grade}", "grade")
-    return grade
-
-
-def parse_chat(body: dict, headers) -> ChatRequest:
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequest("`messages` must be a non-empty list of {role, content} objects", "messages")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ROLES:
-            raise BadRequest(f"messages[{i}].role must be one of {', '.join(sorted(ROLES))}", f"messages[{i}].role")
-        if not isinstance(m.get("content"), (str, list, type(None))):
-            raise BadRequest(f"messages[{i}].content must be a string or a list of parts", f"messages[{i}].content")
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise BadRequest("`stream` must be true or false", "stream")
-    if body.get("n", 1) != 1:
-        raise BadRequest("`n` other than 1 is not supported: each answer is supervised on its own", "n")
-    if body.get("tools") or body.get("functions"):
-        raise BadRequest("tool calling is not supported through the supervisor", "tools")
-    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-    grade = _grade(headers.get("x-supervisor-grade"), "X-Supervisor-Grade") or _grade(metadata.get("grade"),
-                                                                                         "metadata.grade")
-    params = {k: v for k, v in body.items() if k not in ("messages", "stream", "model", "user", "metadata")}
-    user = body.get("user") if isinstance(body.get("user"), str) else None
-    age = _age(headers.get("x-supervisor-age"), "X-Supervisor-Age") or _age(metadata.get("age"), "metadata.age")
-    class_id = headers.get("x-supervisor-class") or metadata.get("class")
-    return ChatRequest(messages=messages, stream=stream, model=body.get("model"), params=params, user=user,
-                       grade=grade, lang=metadata.get("lang") if isinstance(metadata.get("lang"), str) else None,
-                       age=age, class_id=str(class_id) if class_id not in (None, "") else None)
-
-
-def _age(value, where: str) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        age = int(value)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"{where} must be the student's age in years, got {value!r}", "age") from exc
-    if not 3 <= age <= 120:
-        raise BadRequest(f"{where} must be an age from 3 to 120, got {age}", "age")
-    return age
+        raise AuthError(f"the key's school {grant.school_id!r} is no longer configured in policies/schools.yaml")
+    return school, grant
 
 
 def decision_headers(decision: str, verdict: Verdict, request_id: str,
@@ -142,8 +80,11 @@ def _supervisor_block(result: ExchangeResult) -> dict:
 async def chat_completions(request: Request):
     request_id = new_request_id()
     try:
-        school, key_grade = await authenticate(request)
-        chat = parse_chat(await read_json(request), request.headers)
+        school, grant = await authenticate(request)
+        settings = request.app.state.settings
+        chat = pin_chat(parse_chat(await read_json(request, settings.max_request_bytes), request.headers,
+                                   settings.max_judged_chars), grant)
+        key_grade = grant.grade
         proxy = request.app.state.proxy
         if chat.stream:
             if refused := await proxy.gated(request_id, school, key_grade, chat):  # known before any upstream

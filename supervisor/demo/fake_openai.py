@@ -8,6 +8,11 @@ Streams are observable too: `app.state.streams` gets one `StreamLog` per streame
 sent so far, whether it finished or its reader went away first), and `app.state.gate`, when set to a
 `Gate`, pauses every stream after a number of content chunks until the test opens it. Together they prove
 ordering without clocks: e.g. the client received text while the upstream was provably still mid-answer.
+
+Faults are scripted the same way: `app.state.fail` answers every request with a 503; `app.state.stream_body`,
+a `(content_type, body)` pair, answers a streamed request with HTTP 200 and that body as it is (an upstream that
+ignores `stream: true`, or a gateway's HTML error page); `app.state.cut_after = n` ends a stream after `n` content
+chunks with no finish_reason and no `[DONE]`, as a connection reset mid-answer would.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 Responder = Callable[[list[dict]], str]
@@ -73,6 +78,9 @@ def create_fake_openai(responder: Responder, *, model: str = "fake-model", chunk
         text = responder(body.get("messages", []))
         cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
         created = int(time.time())
+        if body.get("stream") and request.app.state.stream_body is not None:
+            content_type, raw = request.app.state.stream_body
+            return Response(raw, status_code=200, media_type=content_type)
         if not body.get("stream"):
             if first_token_delay:  # a slow model: nothing at all until it has thought
                 await asyncio.sleep(first_token_delay)
@@ -97,7 +105,10 @@ def create_fake_openai(responder: Responder, *, model: str = "fake-model", chunk
                 yield chunk({"role": "assistant", "content": ""})
                 if first_token_delay:
                     await asyncio.sleep(first_token_delay)
+                cut_after = request.app.state.cut_after
                 for piece in pieces:
+                    if cut_after is not None and log.sent >= cut_after:
+                        return  # the connection drops: no finish_reason, no [DONE]
                     yield chunk({"content": piece})
                     log.sent += 1
                     log.sent_at.append(time.perf_counter())
@@ -123,4 +134,6 @@ def create_fake_openai(responder: Responder, *, model: str = "fake-model", chunk
     app.state.streams = []
     app.state.chunk_chars = chunk_chars  # may be changed between requests (the streaming benchmark does)
     app.state.gate = None
+    app.state.stream_body = None
+    app.state.cut_after = None
     return app

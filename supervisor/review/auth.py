@@ -4,8 +4,9 @@ Passwords: `hashlib.scrypt` (stdlib; memory-hard), stored as `scrypt$n$r$p$salt$
 raised later without breaking old hashes. Sessions: a cookie holding `username.issued.nonce` and an
 HMAC-SHA256 over it, keyed by a key derived from the deployment secret (kept in the database's meta table),
 HttpOnly and SameSite=Lax (Lax, not Strict, so the link in an alert e-mail opens the item for a signed-in
-teacher). CSRF: every form carries a token bound to the session's nonce; the sign-in form, which has no
-session yet, is guarded by an Origin check instead.
+teacher). Each session is also a row on the server (store/sessions.py), so signing out, a password change and
+disabling an account end it at once. CSRF: every form carries a token bound to the session's nonce; the
+sign-in form, which has no session yet, is guarded by an Origin check instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from dataclasses import dataclass
 SESSION_COOKIE = "review_session"
 SESSION_MAX_AGE = 12 * 3600  # one school day and then some
 MIN_PASSWORD_CHARS = 10
+# Sign-in lockout: this many failures for one user name within LOCKOUT_SECONDS lock it until the oldest of them
+# is that old. Counted per user name (in the database, so across replicas): guessing is slowed whoever guesses.
+MAX_LOGIN_FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -101,3 +106,10 @@ class SessionSigner:
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf_token(session), token)
+
+
+def locked_for(failures: list[float], at: float) -> float:
+    """Seconds until sign-in may be tried again, given the recent failures (oldest first); 0 if not locked."""
+    if len(failures) < MAX_LOGIN_FAILURES:
+        return 0.0
+    return max(0.0, failures[-MAX_LOGIN_FAILURES] + LOCKOUT_SECONDS - at)

@@ -8,6 +8,7 @@
   GET  /review/rules[.json]               false-alarm rate per rule
   GET  /review/suggestions[.json|.yaml]   overrides as suggested rule examples (administrators)
   GET  /review/settings[.json], POST /review/settings (lang)
+  POST /review/password                   current_password, new_password: ends every other session
 
 A reviewer only ever sees the schools assigned to them (a teacher: their school); an exchange outside that
 scope answers 404, exactly like one that does not exist.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
@@ -32,11 +34,20 @@ from ..store.sqlite import now
 from ..supervision import last_user_message
 from ..text.segment import split
 from . import feedback, items, web
-from .auth import SESSION_COOKIE, SESSION_MAX_AGE, check_login
+from .auth import (
+    LOCKOUT_SECONDS,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    check_login,
+    hash_password,
+    locked_for,
+    password_problem,
+)
 from .i18n import UI_LANGUAGES, best_language, translator
 from .web import Ctx, done, first, page, problem, safe_next, secured, signed_in
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
 EXPORT_LIMIT = 10_000
 _RULE_ID = re.compile(r"^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9-]*)+$")
 
@@ -64,27 +75,76 @@ async def login(request: Request) -> Response:
         return problem(request, 403, "csrf_failed", "sign-in form posted from another site")
     form = await web.form_data(request)
     username, password = first(form, "username") or "", (form.get("password") or [""])[0]
+    at = time.time()
+    wait = locked_for(await state.run_sync(state.store.login_failures, username, at - LOCKOUT_SECONDS), at)
+    if wait:  # locked: the password is not even checked, so guessing on gains nothing
+        return _refused(request, 429, "locked", t, form, {"Retry-After": str(int(wait) + 1)},
+                        f"too many failed sign-ins for this user name; try again in {int(wait) + 1} seconds")
     user = await state.run_sync(state.store.user, username) if username else None
     if not await state.run_sync(check_login, user, password):
-        if "application/json" in request.headers.get("accept", ""):
-            return problem(request, 401, "bad_login")
-        return web.render(request, "login.html", {"error": t("bad_login"), "next": safe_next(first(form, "next"))},
-                      status=401, t=t)
-    cookie = state.review.signer.issue(user["username"])
+        if username:
+            await state.run_sync(state.store.note_login_failure, username, at)
+        return _refused(request, 401, "bad_login", t, form)
+    if await state.run_sync(state.store.is_disabled, user["username"]):
+        return _refused(request, 403, "disabled", t, form, detail="this account is disabled")
+    await state.run_sync(state.store.clear_login_failures, user["username"])
+    cookie, csrf = await _new_session(request, user["username"])
+    response = done(request, safe_next(first(form, "next")), {
+        "ok": True, "csrf": csrf,
+        "user": {"username": user["username"], "role": user["role"], "lang": user["lang"], "schools": user["schools"]}})
+    return _set_session_cookie(request, response, cookie)
+
+
+def _refused(request: Request, status: int, key: str, t, form, headers: dict | None = None,
+             detail: str | None = None) -> Response:
+    if "application/json" in request.headers.get("accept", ""):
+        response = problem(request, status, key, detail)
+    else:
+        response = web.render(request, "login.html", {"error": t(key), "next": safe_next(first(form, "next"))},
+                              status=status, t=t)
+    response.headers.update(headers or {})
+    return response
+
+
+async def _new_session(request: Request, username: str) -> tuple[str, str]:
+    """A new session: its row on the server; returns its cookie and its CSRF token."""
+    state = request.app.state
+    cookie = state.review.signer.issue(username)
     session = state.review.signer.read(cookie)
-    target = safe_next(first(form, "next"))
-    response = done(request, target, {"ok": True, "user": {"username": user["username"], "role": user["role"],
-                                                           "lang": user["lang"], "schools": user["schools"]},
-                                      "csrf": state.review.signer.csrf_token(session)})
+    await state.run_sync(state.store.start_session, session.nonce, username, time.time())
+    return cookie, state.review.signer.csrf_token(session)
+
+
+def _set_session_cookie(request: Request, response: Response, cookie: str) -> Response:
+    # Secure whenever the browser reached us over HTTPS, directly or through a trusted proxy (web.is_https)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, path="/review", httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https")
+                        samesite="lax", secure=web.is_https(request))
     return response
 
 
 async def logout(request: Request, ctx: Ctx) -> Response:
+    state = request.app.state
+    await state.run_sync(state.store.end_session, ctx.session.nonce, time.time())  # the cookie is dead everywhere
     response = done(request, "/review/login", {"ok": True})
     response.delete_cookie(SESSION_COOKIE, path="/review", httponly=True, samesite="lax")
     return response
+
+
+async def change_password(request: Request, ctx: Ctx) -> Response:
+    """Current password, then the new one; every session of the user ends, and this browser gets a new one."""
+    state = request.app.state
+    form = ctx.extras["form"]
+    current_password, new_password = (form.get("current_password") or [""])[0], (form.get("new_password") or [""])[0]
+    if not await state.run_sync(check_login, ctx.user, current_password):
+        return problem(request, 403, "bad_login", "the current password is wrong", ctx)
+    if error := password_problem(new_password):
+        return problem(request, 400, "bad_request", error, ctx)
+    username = ctx.user["username"]
+    await state.run_sync(lambda: state.store.update_user(username, password_hash=hash_password(new_password)))
+    await state.run_sync(state.store.end_sessions, username, time.time())
+    cookie, csrf = await _new_session(request, username)
+    return _set_session_cookie(request, done(request, "/review/settings?password_changed=1",
+                                             {"ok": True, "csrf": csrf}), cookie)
 
 
 # the queue ----------------------------------------------------------------------------------------------
@@ -119,7 +179,9 @@ def queue_filter(ctx: Ctx, params) -> QueueFilter:
     if params.get("rule") and not _RULE_ID.match(params["rule"]):
         raise BadFilter(f"rule must be a rule id like base.self-harm-methods, got {params['rule']!r}")
     since = _date(params["from"], "from").isoformat() if params.get("from") else None
-    until = (_date(params["to"], "to") + timedelta(days=1)).isoformat() if params.get("to") else None
+    until = None
+    if params.get("to") and (last := _date(params["to"], "to")) < date.max:  # to 9999-12-31: no end at all
+        until = (last + timedelta(days=1)).isoformat()
     return QueueFilter(scope, decisions, grade, params.get("lang") or None, params.get("rule") or None,
                        params.get("category") or None, params.get("status") or None, since, until)
 
@@ -133,12 +195,12 @@ async def queue(request: Request, ctx: Ctx) -> Response:
     try:
         where = queue_filter(ctx, params)
         number = int(params.get("page") or 1)
-        if number < 1:
+        if not 1 <= number <= MAX_PAGE:  # past it the row offset would overflow the database's integers
             raise ValueError
     except BadFilter as exc:
         return problem(request, 400, "bad_request", str(exc), ctx)
     except ValueError:
-        return problem(request, 400, "bad_request", "page must be a whole number from 1", ctx)
+        return problem(request, 400, "bad_request", f"page must be a whole number from 1 to {MAX_PAGE}", ctx)
     if request.url.path.endswith(".csv"):
         rows = await state.run_sync(state.store.review_queue, where, EXPORT_LIMIT, 0)
         return secured(_csv([items.queue_row(r) for r in rows]))
@@ -285,7 +347,9 @@ async def suggestions(request: Request, ctx: Ctx) -> Response:
 
 # settings -----------------------------------------------------------------------------------------------
 async def settings_page(request: Request, ctx: Ctx) -> Response:
-    return page(request, "settings.html", {"saved": request.query_params.get("saved") == "1"}, ctx)
+    return page(request, "settings.html", {"saved": request.query_params.get("saved") == "1",
+                                           "password_changed": request.query_params.get("password_changed") == "1"},
+                ctx)
 
 
 async def save_settings(request: Request, ctx: Ctx) -> Response:
@@ -319,6 +383,7 @@ def review_mount() -> Mount:
         Route("/settings", signed(settings_page), methods=["GET"]),
         Route("/settings.json", signed(settings_page), methods=["GET"]),
         Route("/settings", signed(save_settings), methods=["POST"]),
+        Route("/password", signed(change_password), methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=web.HERE / "static"), name="review-static"),
     ]
     return Mount("/review", routes=routes)

@@ -16,6 +16,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from ..api.body import read_body
 from .auth import SESSION_COOKIE, Session, SessionSigner
 from .i18n import UI_LANGUAGES, best_language, translator
 
@@ -98,13 +99,24 @@ def problem(request: Request, status: int, key: str, detail: str | None = None, 
 
 async def form_data(request: Request) -> dict[str, list[str]]:
     """URL-encoded form fields (the review forms post nothing else); every value is kept as a list."""
-    body = (await request.body()).decode("utf-8", errors="replace")
+    body = (await read_body(request, request.app.state.settings.max_request_bytes)).decode("utf-8", errors="replace")
     return parse_qs(body, keep_blank_values=True)
 
 
 def first(form: dict[str, list[str]], name: str) -> str | None:
     values = form.get(name)
     return values[0].strip() if values else None
+
+
+def is_https(request: Request) -> bool:
+    """The browser reached us over HTTPS: directly, or through a TLS-terminating proxy we trust
+    (Settings.trusted_proxies) that says so in X-Forwarded-Proto. From anyone else that header is ignored."""
+    if request.url.scheme == "https":
+        return True
+    trusted = request.app.state.settings.trusted_proxies
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return forwarded == "https" and peer is not None and peer in trusted
 
 
 def same_origin(request: Request) -> bool:
@@ -126,6 +138,9 @@ async def current(request: Request) -> Ctx | None:
     state = request.app.state
     session = state.review.signer.read(request.cookies.get(SESSION_COOKIE))
     if session is None:
+        return None
+    # a signature cannot be taken back: the session must also still be open on the server
+    if not await state.run_sync(state.store.session_open, session.nonce, session.username):
         return None
     user = await state.run_sync(state.store.user, session.username)
     if user is None:

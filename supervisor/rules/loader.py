@@ -217,6 +217,10 @@ def load_curricula(root: Path, countries: Iterable[str] | None = None) -> dict[s
     wanted = set(countries) if countries is not None else None
     country_dirs = sorted(d for d in root.iterdir()
                           if d.is_dir() and not d.name.startswith(("_", ".")) and (wanted is None or d.name in wanted))
+    if wanted is not None and (unknown := wanted - {d.name for d in country_dirs}):
+        known = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith(("_", ".")))
+        raise ConfigError(Problem(str(root), None, f"unknown country {', '.join(map(repr, sorted(unknown)))}: no "
+                                                   f"such folder; known: {', '.join(known)}"))
     loaded: list[tuple[Path, dict, list[Rule], _FileSet]] = []
     for folder in country_dirs:
         path = folder / COUNTRY_FILE

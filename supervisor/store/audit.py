@@ -224,8 +224,9 @@ def _check_checkpoints(report: Report, checkpoints: list[Checkpoint], hashes_at:
                             cp.signature):
             report.problem(f"checkpoint at seq {cp.seq}: bad signature (the checkpoint was forged or edited)")
         elif cp.seq > report.head_seq:
-            report.problem(f"seq {report.head_seq + 1}-{cp.seq}: deleted (a checkpoint signed the chain up to "
-                           f"seq {cp.seq}, the log ends at seq {report.head_seq})")
+            missing = f"{cp.seq}" if cp.seq == report.head_seq + 1 else f"{report.head_seq + 1}-{cp.seq}"
+            report.problem(f"seq {missing}: deleted (a checkpoint signed the chain up to seq {cp.seq}, the log "
+                           f"ends at seq {report.head_seq})")
         elif hashes_at.get(cp.seq) != cp.hash:
             report.problem(f"checkpoint at seq {cp.seq}: the chain differs from what was signed (a record "
                            f"between seq {previous + 1} and seq {cp.seq} was rewritten)")

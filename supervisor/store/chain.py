@@ -15,7 +15,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
+
+import structlog
 
 from ..signing import CHECKPOINT_DOMAIN, PublicKey, Signer
 from .audit import (
@@ -31,6 +34,9 @@ from .audit import (
     verify,
 )
 from .records import now
+from .witness import write_witness
+
+log = structlog.get_logger("supervisor.audit")
 
 AUDIT_TABLES = """
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -80,6 +86,8 @@ class AuditedStore:
     signer: Signer | None = None
     checkpoint_every: int = 100
     checkpoint_interval: float = 60.0
+    witness_path: Path | None = None                  # witness.py: the head, signed, outside the database
+    _witness_pending: tuple[int, str] | None = None   # the head appended in the open transaction
 
     # provided by the backend ----------------------------------------------------------------------
     def _transaction(self) -> contextlib.AbstractContextManager[Tx]:
@@ -92,9 +100,12 @@ class AuditedStore:
         raise NotImplementedError
 
     # keys -------------------------------------------------------------------------------------------
-    def attach_signer(self, signer: Signer, every: int | None = None, interval: float | None = None) -> None:
-        """Sign checkpoints with this key from now on, and publish its public half in the store."""
+    def attach_signer(self, signer: Signer, every: int | None = None, interval: float | None = None,
+                      witness: Path | None = None) -> None:
+        """Sign checkpoints with this key from now on, and publish its public half in the store; with
+        `witness`, also keep the signed head in that file after every append (witness.py)."""
         self.signer = signer
+        self.witness_path = witness
         self.checkpoint_every = every or self.checkpoint_every
         self.checkpoint_interval = interval or self.checkpoint_interval
         if not self._query("SELECT key_id FROM signing_keys WHERE key_id = ?", (signer.key_id,)):
@@ -116,12 +127,30 @@ class AuditedStore:
         tx.execute(f"INSERT INTO audit_log ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                    (entry.seq, entry.kind, entry.created_at, entry.payload, entry.payload_hash, entry.prev_hash,
                     entry.hash))
+        self._witness_pending = (seq, entry.hash)
         if self.signer is not None:
             elapsed = (datetime.fromisoformat(entry.created_at) - datetime.fromisoformat(last_at)).total_seconds() \
                 if last_at else 0.0
             if seq - int(last_seq or 0) >= self.checkpoint_every or elapsed >= self.checkpoint_interval:
                 self._sign(tx, seq, entry.hash)
         return seq
+
+    def _transaction_begun(self) -> None:
+        """Called by the backend as a write transaction starts (under its lock)."""
+        self._witness_pending = None
+
+    def _transaction_committed(self) -> None:
+        """Called by the backend after a commit (still under its lock): witness the head it appended."""
+        pending, self._witness_pending = self._witness_pending, None
+        if pending is None or self.signer is None or self.witness_path is None:
+            return
+        seq, chain_hash = pending
+        at = now()
+        signature = self.signer.sign(CHECKPOINT_DOMAIN, checkpoint_message(seq, chain_hash, at, self.signer.key_id))
+        try:
+            write_witness(self.witness_path, Checkpoint(seq, chain_hash, at, self.signer.key_id, signature))
+        except OSError as exc:  # the record is committed; a witness that lags is weaker, never wrong
+            log.warning("audit_witness_failed", path=str(self.witness_path), error=str(exc))
 
     def audit_append(self, kind: str, payload: dict) -> int:
         with self._transaction() as tx:
@@ -167,10 +196,13 @@ class AuditedStore:
         return [Checkpoint(int(r[0]), *r[1:]) for r in
                 self._query("SELECT seq, hash, created_at, key_id, signature FROM audit_checkpoints ORDER BY seq")]
 
-    def audit_verify(self, trusted: dict[str, PublicKey] | None = None) -> Report:
-        """Verify the chain, the checkpoints, and that the exchanges and review_actions tables still hold what
-        was chained."""
-        report = verify(self.audit_entries(), self.audit_checkpoints(), trusted or self.public_keys())
+    def audit_verify(self, trusted: dict[str, PublicKey] | None = None, witness: Checkpoint | None = None) -> Report:
+        """Verify the chain, the checkpoints (and the witnessed head, if given: witness.py), and that the
+        exchanges and review_actions tables still hold what was chained."""
+        checkpoints = self.audit_checkpoints()
+        report = verify(self.audit_entries(), [*checkpoints, *([witness] if witness else [])],
+                        trusted or self.public_keys())
+        report.checkpoints = len(checkpoints)
         chained = dict(report.exchange_hashes)
         for row in self._exchange_rows():
             row_id, seq = row.pop("id"), row.pop("audit_seq")

@@ -15,9 +15,11 @@ import threading
 from collections.abc import Iterator
 
 from ..errors import StoreError
+from .base import KeyGrant
 from .chain import AUDIT_TABLES, AuditedStore
 from .records import COLUMNS, JSON_COLUMNS, ExchangeRecord, exchange_from_row, exchange_payload, now
 from .reviews import REVIEW_SCHEMA_POSTGRES, ReviewTables
+from .sessions import SESSION_SCHEMA, SessionTables
 from .sqlite import KEY_PREFIX, hash_key
 
 # Any constant shared by all replicas; "edu-supervisor audit chain" in ASCII, folded into a signed 64-bit int.
@@ -29,6 +31,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     prefix      TEXT NOT NULL,
     school_id   TEXT NOT NULL,
     grade       INTEGER,
+    min_age     INTEGER,
+    max_age     INTEGER,
     label       TEXT,
     created_at  TEXT NOT NULL,
     revoked_at  TEXT
@@ -83,7 +87,7 @@ class _Tx:
         return self.conn.execute(_placeholders(sql), params)
 
 
-class PostgresStore(AuditedStore, ReviewTables):
+class PostgresStore(AuditedStore, ReviewTables, SessionTables):
     def __init__(self, url: str):
         self.url = url
         self._lock = threading.Lock()
@@ -91,7 +95,9 @@ class PostgresStore(AuditedStore, ReviewTables):
         try:
             self._connect()
             with self._transaction() as tx:         # the lock also keeps replicas from racing on CREATE TABLE
-                tx.conn.execute(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA_POSTGRES)
+                tx.conn.execute(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA_POSTGRES + SESSION_SCHEMA)
+                for column in ("min_age", "max_age"):  # added after the first release: older databases lack them
+                    tx.conn.execute(f"ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS {column} INTEGER")
         except StoreError:
             raise
         except Exception as exc:
@@ -117,6 +123,7 @@ class PostgresStore(AuditedStore, ReviewTables):
         import psycopg
 
         with self._lock:
+            self._transaction_begun()
             conn = self._connect()
             try:
                 with conn.transaction():
@@ -124,6 +131,7 @@ class PostgresStore(AuditedStore, ReviewTables):
                     yield _Tx(conn)
             except psycopg.Error as exc:
                 raise StoreError(f"database write failed: {exc}") from exc
+            self._transaction_committed()
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         import psycopg
@@ -166,17 +174,23 @@ class PostgresStore(AuditedStore, ReviewTables):
                        (secrets.token_hex(32),))
             return tx.execute("SELECT value FROM meta WHERE key = 'pseudonym_secret'").fetchone()[0]
 
-    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None) -> str:
+    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None,
+                  ages: tuple[int, int] | None = None) -> str:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
+        low, high = ages or (None, None)
         with self._transaction() as tx:
-            tx.execute("INSERT INTO api_keys (key_hash, prefix, school_id, grade, label, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (hash_key(key), key[:14], school_id, grade, label, now()))
+            tx.execute("INSERT INTO api_keys (key_hash, prefix, school_id, grade, min_age, max_age, label, "
+                       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (hash_key(key), key[:14], school_id, grade, low, high, label, now()))
         return key
 
-    def lookup_key(self, key: str) -> tuple[str, int | None] | None:
-        rows = self._query("SELECT school_id, grade FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-                           (hash_key(key),))
-        return (rows[0][0], rows[0][1]) if rows else None
+    def lookup_key(self, key: str) -> KeyGrant | None:
+        rows = self._query("SELECT school_id, grade, min_age, max_age FROM api_keys "
+                           "WHERE key_hash = ? AND revoked_at IS NULL", (hash_key(key),))
+        if not rows:
+            return None
+        school_id, grade, low, high = rows[0]
+        return KeyGrant(school_id, grade, (low, high) if low is not None else None)
 
     def record(self, rec: ExchangeRecord) -> int:
         values = rec.to_dict()

@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import StoreError
+from .base import KeyGrant
 from .chain import AUDIT_TABLES, AuditedStore
 from .records import COLUMNS, JSON_COLUMNS, ExchangeRecord, exchange_from_row, exchange_payload, now
 from .reviews import REVIEW_SCHEMA, ReviewTables
+from .sessions import SESSION_SCHEMA, SessionTables
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -24,6 +26,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     prefix      TEXT NOT NULL,
     school_id   TEXT NOT NULL,
     grade       INTEGER,
+    min_age     INTEGER,
+    max_age     INTEGER,
     label       TEXT,
     created_at  TEXT NOT NULL,
     revoked_at  TEXT
@@ -65,14 +69,15 @@ KEY_PREFIX = "sk-school-"
 _COLUMNS = COLUMNS
 _JSON = JSON_COLUMNS
 # Columns added after the first release, with their definitions: added to older databases on open.
-_ADDED_COLUMNS = {"exchanges": {"privacy": "TEXT NOT NULL DEFAULT '{}'", "audit_seq": "INTEGER"}}
+_ADDED_COLUMNS = {"exchanges": {"privacy": "TEXT NOT NULL DEFAULT '{}'", "audit_seq": "INTEGER"},
+                  "api_keys": {"min_age": "INTEGER", "max_age": "INTEGER"}}
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class SqliteStore(AuditedStore, ReviewTables):
+class SqliteStore(AuditedStore, ReviewTables, SessionTables):
     def __init__(self, path: str, busy_timeout: float = 10.0):
         self.path = path
         if path != ":memory:":
@@ -81,7 +86,7 @@ class SqliteStore(AuditedStore, ReviewTables):
             self._db = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA)
+            self._db.executescript(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA + SESSION_SCHEMA)
             self._add_missing_columns()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the SQLite database {path!r}: {exc}. Check the path in "
@@ -106,8 +111,9 @@ class SqliteStore(AuditedStore, ReviewTables):
             try:
                 with self._lock:
                     return self._db.execute(sql, params)
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
+            except sqlite3.Error as exc:
+                if not isinstance(exc, sqlite3.OperationalError) or ("locked" not in str(exc)
+                                                                     and "busy" not in str(exc)):
                     raise StoreError(f"database write failed: {exc}") from exc
                 if time.monotonic() > deadline:
                     raise StoreError(f"the database {self.path!r} stayed locked for {self.busy_timeout:.0f}s; "
@@ -122,17 +128,23 @@ class SqliteStore(AuditedStore, ReviewTables):
             return self._db.execute("SELECT value FROM meta WHERE key = 'pseudonym_secret'").fetchone()[0]
 
     # keys -------------------------------------------------------------------------------------------
-    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None) -> str:
+    def issue_key(self, school_id: str, label: str | None = None, grade: int | None = None,
+                  ages: tuple[int, int] | None = None) -> str:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        self._write("INSERT INTO api_keys (key_hash, prefix, school_id, grade, label, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", (hash_key(key), key[:14], school_id, grade, label, now()))
+        low, high = ages or (None, None)
+        self._write("INSERT INTO api_keys (key_hash, prefix, school_id, grade, min_age, max_age, label, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (hash_key(key), key[:14], school_id, grade, low, high, label,
+                                                        now()))
         return key
 
-    def lookup_key(self, key: str) -> tuple[str, int | None] | None:
+    def lookup_key(self, key: str) -> KeyGrant | None:
         with self._lock:
-            row = self._db.execute("SELECT school_id, grade FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL",
-                                   (hash_key(key),)).fetchone()
-        return (row["school_id"], row["grade"]) if row else None
+            row = self._db.execute("SELECT school_id, grade, min_age, max_age FROM api_keys "
+                                   "WHERE key_hash = ? AND revoked_at IS NULL", (hash_key(key),)).fetchone()
+        if not row:
+            return None
+        ages = (row["min_age"], row["max_age"]) if row["min_age"] is not None else None
+        return KeyGrant(row["school_id"], row["grade"], ages)
 
     # audit chain backend ----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -141,6 +153,7 @@ class SqliteStore(AuditedStore, ReviewTables):
         instead of forking the chain; a lock held elsewhere is waited for up to the busy timeout."""
         deadline = time.monotonic() + self.busy_timeout
         with self._lock:
+            self._transaction_begun()
             while True:
                 try:
                     self._db.execute("BEGIN IMMEDIATE")
@@ -151,11 +164,14 @@ class SqliteStore(AuditedStore, ReviewTables):
                     time.sleep(0.02)
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
                 self._db.execute("COMMIT")
+                self._transaction_committed()
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already (disk full, I/O)
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):  # read-only file, disk full, a failed constraint: a 503
+                    raise StoreError(f"database write failed on {self.path!r}: {exc}") from exc
+                raise
 
     def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
