@@ -26,6 +26,19 @@ def test_shipped_curricula_load_and_extend_the_baseline():
             assert rule.source_document in cur.documents
 
 
+def test_every_shipped_language_has_the_request_backgrounds_and_every_answer_rule_its_requests():
+    """The request stage needs, per language, what students ordinarily ask (questions, tasks) and, per rule
+    on the answer in the universal baseline, what students ask when that answer would serve them."""
+    baseline = load_curricula(PROJECT_ROOT / "curricula")["baseline"]
+    languages = set(baseline.lessons)
+    assert len(languages) == 12
+    for table in (baseline.questions, baseline.tasks, baseline.refusals):
+        assert set(table) == languages and all(len(items) >= 20 for items in table.values())
+    for rule in baseline.rules:
+        if rule.target == "response":
+            assert set(rule.request_examples) == languages, rule.id
+
+
 def test_every_demo_school_has_a_country_and_a_known_policy():
     policies = load_policies(PROJECT_ROOT / "policies")
     assert {f"demo-{c}" for c in SHIPPED} <= set(policies.schools)

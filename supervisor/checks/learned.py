@@ -121,7 +121,7 @@ def curriculum_rows(curricula: Iterable[Curriculum]) -> _Rows:
         # stance is known for refusals (1), lessons and violating answers (0) only: a rule's must-not examples
         # are often refusals or safe redirections themselves, and students' messages are not answers
         for table, label, value in ((curriculum.lessons, STANCE, 0), (curriculum.questions, REQUEST, 0),
-                                    (curriculum.refusals, STANCE, 1)):
+                                    (curriculum.tasks, REQUEST, 0), (curriculum.refusals, STANCE, 1)):
             for lang, items in table.items():
                 for text in items:
                     add(text, lang, label, value)

@@ -80,6 +80,7 @@ class SemanticIndex:
         lessons = {t for table in (curriculum.lessons, curriculum.refusals) for items in table.values() for t in items}
         questions = {t for items in curriculum.questions.values() for t in items}
         requests = {t for r in semantic for items in r.request_examples.values() for t in items}
+        tasks = {t for items in curriculum.tasks.values() for t in items}
         examples = [t for r in semantic for table in (r.match_examples, r.no_match_examples)
                     for items in table.values() for t in items]
         self.rules: dict[str, RuleIndex] = {}
@@ -92,8 +93,10 @@ class SemanticIndex:
             asked = [t for items in rule.request_examples.values() for t in items]
             self.rules[rule.id] = RuleIndex(columns(matches), columns(sorted(near)), tuple(matches),
                                             columns(asked), tuple(asked))
-        # students' ordinary questions: what a request must be nearer to a rule's requests than to
-        self.questions = columns(sorted(questions))
+        # students' ordinary questions and tasks: what a request must be nearer to a rule's requests than to
+        # (tasks are not the background of rules on the student's message: "write a letter to my grandmother"
+        # must not make "I wrote a farewell letter to my family" look ordinary)
+        self.questions = columns(sorted(questions | tasks))
         self.refusals = columns(sorted({t for items in curriculum.refusals.values() for t in items}))
         self.all_matches = columns(sorted({t for r in semantic for items in r.match_examples.values() for t in items}))
         self.all_requests = columns(sorted(requests))
@@ -103,7 +106,7 @@ class SemanticIndex:
         # The projection is fitted on what answers look like (examples and lessons); students' questions and
         # requests are only a background to beat, and a short question register must not move the answers'
         # geometry.
-        only_questions = (questions | requests) - lessons - set(examples)
+        only_questions = (questions | requests | tasks) - lessons - set(examples)
         fit = raw[[i for i, t in enumerate(texts) if t not in only_questions]] if only_questions else raw
         self.mean = fit.mean(axis=0) if components and len(fit) > components else None
         self.basis = _top_components(fit - self.mean, components) if self.mean is not None else None

@@ -28,7 +28,7 @@ COUNTRY_FILE = "country.yaml"
 LESSONS_FILE = "lessons.yaml"
 # lessons: what good answers say (background for rules on the AI's answer); questions: what students ordinarily
 # ask (background for rules that read the student's message, such as crisis disclosures)
-BACKGROUNDS = ("lessons", "questions", "refusals")
+BACKGROUNDS = ("lessons", "questions", "tasks", "refusals")
 
 _COUNTRY_VALIDATOR = jsonschema.Draft202012Validator(schema.COUNTRY_FILE)
 _RULES_VALIDATOR = jsonschema.Draft202012Validator(schema.RULES_FILE)
@@ -330,5 +330,6 @@ def _assemble(country: str, data: dict, rules: list[Rule], docs: dict[str, Docum
         disabled=MappingProxyType(disabled),
         lessons=_texts(background.get("lessons", {})),
         questions=_texts(background.get("questions", {})),
+        tasks=_texts(background.get("tasks", {})),
         refusals=_texts(background.get("refusals", {})),
     )

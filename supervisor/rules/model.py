@@ -100,6 +100,8 @@ class Curriculum:
     disabled: Mapping[str, str] = field(default_factory=_empty)
     lessons: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
     questions: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
+    # ordinary things students ask the assistant to write or make: what a harmful request must differ from
+    tasks: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
     refusals: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
 
     @property

@@ -194,9 +194,12 @@ RULES_FILE = file_schema("Curriculum rules file (curricula/<cc>/*.yaml)", ["rule
 
 LESSONS_FILE = file_schema(
     "Everyday lesson sentences (curricula/<cc>/lessons.yaml)", ["lessons"],
-    {"lessons": _TEXTS_PER_LANGUAGE, "questions": _TEXTS_PER_LANGUAGE, "refusals": _TEXTS_PER_LANGUAGE},
+    {"lessons": _TEXTS_PER_LANGUAGE, "questions": _TEXTS_PER_LANGUAGE, "tasks": _TEXTS_PER_LANGUAGE,
+     "refusals": _TEXTS_PER_LANGUAGE},
     description="Sentences from ordinary good lessons (`lessons`), ordinary students' questions "
-                "(`questions`) and safe refusals, redirections and words of support (`refusals`), per language, "
+                "(`questions`), ordinary things students ask the assistant to write or make (`tasks`: a poem, a "
+                "quiz, a ghost story for the school festival; what a harmful request must differ from) and safe "
+                "refusals, redirections and words of support (`refusals`), per language, "
                 "that no rule may match. `refusals` also teach the detector what declining looks like in each "
                 "language, whatever topic a refusal names. A rule on the AI's answer must be closer "
                 "to its own must-match examples than to the lessons, a rule on the student's message closer "
