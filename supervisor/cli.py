@@ -386,18 +386,29 @@ def cmd_users_add(args) -> int:
     return EXIT_OK
 
 
+def _store_with_user(args):
+    """The record store, open, when `args.username` is a review account in it; None (store closed, the user
+    told) when it is not."""
+    from .store import open_store
+
+    store = open_store(_settings(args).database_url)
+    if store.user(args.username) is None:
+        store.close()
+        print(f"unknown user {args.username!r} (see `supervisor users list`)", file=sys.stderr)
+        return None
+    return store
+
+
 def cmd_users_passwd(args) -> int:
     """An administrator's password reset: a new password from standard input; every session of the user ends."""
     import time
 
     from .review.auth import hash_password, password_problem
-    from .store import open_store
 
-    store = open_store(_settings(args).database_url)
+    store = _store_with_user(args)
+    if store is None:
+        return EXIT_USER
     try:
-        if store.user(args.username) is None:
-            print(f"unknown user {args.username!r} (see `supervisor users list`)", file=sys.stderr)
-            return EXIT_USER
         password = _read_password(prompt=True)
         if problem := password_problem(password):
             print(f"{problem}; nothing was changed", file=sys.stderr)
@@ -415,13 +426,10 @@ def cmd_users_disable(args) -> int:
     """Disable (or, with --enable, re-enable) a review account; disabling signs out all its sessions."""
     import time
 
-    from .store import open_store
-
-    store = open_store(_settings(args).database_url)
+    store = _store_with_user(args)
+    if store is None:
+        return EXIT_USER
     try:
-        if store.user(args.username) is None:
-            print(f"unknown user {args.username!r} (see `supervisor users list`)", file=sys.stderr)
-            return EXIT_USER
         store.set_disabled(args.username, not args.enable, time.time())
     finally:
         store.close()

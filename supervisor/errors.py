@@ -54,24 +54,24 @@ class AuthError(SupervisorError):
     code = "invalid_api_key"
 
 
-class Forbidden(SupervisorError):
-    status = 403
+class _RequestError(SupervisorError):
+    """Something the client asked for; `param` names the request field to fix (the envelope's `param`)."""
+
     type = "invalid_request_error"
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.param = param
+
+
+class Forbidden(_RequestError):
+    status = 403
     code = "not_allowed_for_key"
 
-    def __init__(self, message: str, param: str | None = None):
-        super().__init__(message)
-        self.param = param
 
-
-class BadRequest(SupervisorError):
+class BadRequest(_RequestError):
     status = 400
-    type = "invalid_request_error"
     code = "bad_request"
-
-    def __init__(self, message: str, param: str | None = None):
-        super().__init__(message)
-        self.param = param
 
 
 class TooLarge(BadRequest):

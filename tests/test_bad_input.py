@@ -17,11 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supervisor.review.auth import hash_password
-from supervisor.store.sqlite import now
-
-PASSWORD = "correct horse battery"
-
 
 def post(server, key: str, path: str, body, headers: dict | None = None) -> httpx.Response:
     content = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=True).encode()
@@ -107,13 +102,9 @@ def test_a_malformed_supervise_request_is_a_400(proxy, issue_key, case):
 
 @pytest.fixture(scope="module")
 def reviewer(review_server):
-    name = f"fuzz-{now()[-6:]}"
-    review_server.store.add_user(name, hash_password(PASSWORD), "admin", ["demo-jp", "demo-th"], "en", now())
-    client = httpx.Client(base_url=review_server.url, timeout=60)
-    r = client.post("/review/login", data={"username": name, "password": PASSWORD},
-                    headers={"Accept": "application/json"})
-    assert r.status_code == 200, r.text
-    client.csrf = r.json()["csrf"]
+    from test_review import add_user, sign_in
+
+    client = sign_in(review_server, add_user(review_server, "admin", ["demo-jp", "demo-th"]))
     yield client
     client.close()
 
