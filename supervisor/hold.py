@@ -10,7 +10,8 @@ Holding starts
 1. before the first word, when the policy holds everything;
 2. before the first word, when the student's message certainly triggers a user-target rule that is held or
    whose action is `block` (the answer may have to be replaced whole), or reads like the must-match
-   examples of a held answer rule (a question about methods of self-harm). Only certain hits count here:
+   examples of a held answer rule (a question about methods of self-harm), or asks for what a held answer
+   rule forbids (its `requests` examples, `checks/semantic.requested_rules`). Only certain hits count here:
    short messages sit in the uncertain band of user rules far too often ("くわしく教えて" does), and a
    hold costs every such student the whole answer's wait;
 3. mid-stream, from the first sentence on which a held rule scores at all (certain or uncertain band)
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 
 from .checks.base import CheckContext
+from .checks.semantic import requested_rules
 from .policy import Policy
 from .rules.model import Rule
 from .rules.rulebook import Compiled
@@ -54,7 +56,8 @@ async def hold_from_start(supervisor: Supervisor, compiled: Compiled, policy: Po
         return None
     view = await asyncio.to_thread(supervisor.view, compiled, user_text)
     # the student's message stands in for both texts: user rules read it as such, answer rules as an answer
-    ctx = CheckContext(response=view, user=view, lang="", grade=grade)
+    ctx = CheckContext(response=view, user=view, lang="", grade=grade,
+                       requested=requested_rules(view, compiled.index, compiled.learned))
     for rule in compiled.curriculum.rules:
         if not rule.applies_to_grade(grade) or not _held_from_the_start(rule, policy, mode):
             continue

@@ -15,6 +15,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .checks.base import CheckContext, TextView
+from .checks.semantic import requested_rules
 from .models.embedder import CachedEmbedder
 from .models.judge import Judge
 from .policy import Policy
@@ -184,4 +185,5 @@ class Supervisor:
         markers = tuple(m for items in curriculum.help_markers.values() for m in items)
         harmful, declines = request_context(compiled, answer, user)
         return CheckContext(response=answer, user=user, lang=language, grade=grade, help_markers=markers,
-                            harmful_request=harmful, answer_declines=declines)
+                            harmful_request=harmful, answer_declines=declines,
+                            requested=requested_rules(user, compiled.index, compiled.learned))

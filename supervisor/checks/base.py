@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,6 +56,8 @@ class CheckContext:
     # the student's message asks for something harmful (request head), and the answer does not open by declining
     harmful_request: bool = False
     answer_declines: bool = False
+    # the rules whose requests the student's message makes: {rule id: (score, nearest request example)}
+    requested: Mapping[str, tuple[float, str]] = field(default_factory=dict)
 
     @property
     def answer_complies(self) -> bool:

@@ -171,7 +171,7 @@ def make_check(index: SemanticIndex, learned=None):
       supporting is not led by the head below `fire`: it is judged by its stance, not its topic;
     - a match that beats the threshold but not the margin is uncertain, not dropped;
     - for a universal safety or pedagogy rule on the answer: the student's message asks for what the rule
-      forbids (`asked_for`: the request head sure, the rule's `requests` examples the nearest) and
+      forbids (`requested_rules`: the request head sure, the rule's `requests` examples the nearest) and
       the answer goes along with it (does not open by declining, redirecting or supporting). The answer is
       then judged by the request, however mild its own words (stage `request`).
     The thresholds are the heads' calibrated ones (checks/learned.py); the evidence a teacher sees is always
@@ -208,7 +208,7 @@ def make_check(index: SemanticIndex, learned=None):
                                  axis=0) if rivals else np.full(len(best), -1.0))
         out: list[Finding] = []
         if may_lead and ctx.answer_complies:
-            out.extend(_requested(rule, ctx, index, learned, head))
+            out.extend(_requested(rule, ctx, head))
         for i, sentence in enumerate(view.sentences):
             gap = float(best[i] - neg[i])
             near = best[i] >= threshold and gap >= margin
@@ -244,37 +244,42 @@ def make_check(index: SemanticIndex, learned=None):
     return check_semantic
 
 
-def asked_for(rule: Rule, user, index: SemanticIndex, learned) -> tuple[float, str] | None:
-    """(score, nearest request example) when the student's message asks for what `rule` forbids the answer
-    to give: a sentence of it that the request head reads as harmful (at its calibrated `fire`) and whose
-    nearest request examples are this rule's (nearer than any other rule's requests, and than ordinary
-    students' questions). The head says whether a request is harmful, the nearest examples say which rule
-    it is about. None otherwise."""
-    idx = index.rules[rule.id]
-    column = learned.column(REQUEST)
-    if (not len(idx.requests) or column is None or user.similarities is None or user.probabilities is None
-            or not len(user.sentences)):
-        return None
-    limit = learned.thresholds[REQUEST].fire
+def requested_rules(user, index: SemanticIndex, learned) -> dict[str, tuple[float, str]]:
+    """The rules the student's message asks an answer to break: {rule id: (score, nearest request example)}.
+    A rule is asked for when a sentence of the message reads as harmful to the request head (at its calibrated
+    `fire`) and its nearest request examples are the rule's (nearer than any other rule's requests, and than
+    ordinary students' questions and tasks); its score is the highest such sentence's. The head says whether
+    a request is harmful, the nearest examples say which rule it is about. Computed once per message."""
+    column = learned.column(REQUEST) if learned is not None else None
+    if (column is None or user.similarities is None or user.probabilities is None or not len(user.sentences)
+            or not len(index.all_requests)):
+        return {}
+    probs = user.probabilities[:, column]
+    harmful = probs >= learned.thresholds[REQUEST].fire
+    if not harmful.any():
+        return {}
     sims = user.similarities
-    own = sims[:, idx.requests]
-    others = sims[:, index.all_requests]
-    background = sims[:, index.questions].max(axis=1) if len(index.questions) else np.full(len(sims), -1.0)
-    best = None
-    for i in range(len(sims)):
-        p = float(user.probabilities[i, column])
-        nearest = float(own[i].max())
-        if p >= limit and nearest >= float(others[i].max()) - 1e-6 and nearest >= background[i]:
-            if best is None or p > best[0]:
-                best = (p, idx.request_texts[int(own[i].argmax())])
-    return best
+    others = sims[:, index.all_requests].max(axis=1).astype(np.float64)
+    background = (sims[:, index.questions].max(axis=1) if len(index.questions)
+                  else np.full(len(sims), -1.0)).astype(np.float64)
+    out = {}
+    for rule_id, idx in index.rules.items():
+        if not len(idx.requests):
+            continue
+        own = sims[:, idx.requests]
+        nearest = own.max(axis=1).astype(np.float64)
+        fits = harmful & (nearest >= others - 1e-6) & (nearest >= background)
+        if fits.any():
+            i = int(np.where(fits, probs, -np.inf).argmax())
+            out[rule_id] = (float(probs[i]), idx.request_texts[int(own[i].argmax())])
+    return out
 
 
-def _requested(rule: Rule, ctx: CheckContext, index: SemanticIndex, learned, head: np.ndarray) -> list[Finding]:
+def _requested(rule: Rule, ctx: CheckContext, head: np.ndarray) -> list[Finding]:
     """An answer that goes along with a request for what the rule forbids is judged by the request: its
     sentence that the category's head reads most as the harm is the one named, the request example the
     evidence. (A refusal or support in its opening sentences means it does not go along: ctx.answer_complies.)"""
-    asked = asked_for(rule, ctx.user, index, learned)
+    asked = ctx.requested.get(rule.id)
     if asked is None:
         return []
     i = int(np.argmax(head))
