@@ -69,6 +69,7 @@ def cmd_check(args) -> int:
 def cmd_lint(args) -> int:
     from .lint import lint_rulebook
     from .policy import load_policies
+    from .probes import lint_probes
     from .rules.loader import load_curricula
     from .services import make_embedder, make_rulebook, save_cache
 
@@ -106,13 +107,15 @@ def cmd_lint(args) -> int:
         only = sorted(countries) or None
         try:
             if args.no_examples or problems:
-                load_curricula(root, only)
+                curricula = load_curricula(root, only)
             else:  # compiling loads and validates too: read the files once
                 embedder = make_embedder(settings)
                 rulebook = make_rulebook(settings, embedder, countries=only)
+                curricula = {country: c.curriculum for country, c in rulebook.compiled.items()}
                 report = lint_rulebook(rulebook, embedder.embed, set(only) if only else None)
                 problems.extend(report.problems)
                 save_cache(settings, embedder)  # examples split into new sentences are embedded once
+            problems.extend(lint_probes(root, curricula, only))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if args.json:
@@ -162,6 +165,25 @@ def cmd_redteam(args) -> int:
                      countries=args.country, json_out=Path(args.json) if args.json else None,
                      html_out=Path(args.html) if args.html else None, limit=args.limit)
     print(format_table(report))
+    return EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    from .compare import HTML_NAME, JSON_NAME, RunOptions, compare
+    from .compare.report import format_table
+    from .logs import configure_logging
+
+    settings = _settings(args)
+    configure_logging("warning")  # the per-decision log lines would bury the progress bar; the report has them
+    if args.concurrency < 1:
+        print("--concurrency must be at least 1", file=sys.stderr)
+        return EXIT_USER
+    out = Path(args.out)
+    options = RunOptions(concurrency=args.concurrency, policy=args.policy, workdir=out / "proxy",
+                         progress=not args.quiet)
+    report = compare(settings, args.upstream, args.country, out, grades=args.grades, options=options)
+    print(format_table(report))
+    print(f"report: {out / HTML_NAME} (JSON: {out / JSON_NAME})")
     return EXIT_OK
 
 
@@ -503,8 +525,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_redteam)
 
+    p = sub.add_parser("compare", help="ask upstream models each country's probes and report how the answers fit "
+                                        "its curriculum")
+    p.add_argument("--upstream", action="append", required=True, metavar="MODEL",
+                   help="demo, a name under `upstreams:` in the config file, or a litellm model string; repeat it")
+    p.add_argument("--country", action="append", required=True, metavar="CC",
+                   help="a country with curricula/<cc>/probes.yaml; repeat it")
+    p.add_argument("--out", default="compare-report", help="folder for compare.json, compare.html and the run's "
+                                                           "proxy database (default compare-report)")
+    p.add_argument("--grades", type=int, nargs="+", choices=range(1, 13), metavar="N",
+                   help="ask each probe at these grades inside its band (default: the youngest of its band)")
+    p.add_argument("--concurrency", type=int, default=2, help="probes in flight at once (default 2)")
+    p.add_argument("--policy", default="default", help="the action policy the compare schools use")
+    p.add_argument("--curricula", help="curricula folder (default: the shipped one)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (there is none when stderr is not a "
+                                                        "terminal)")
+    p.set_defaults(func=cmd_compare)
+
     p = sub.add_parser("schema", help="print the JSON Schemas of the YAML files, for editors")
-    p.add_argument("which", nargs="?", choices=["country", "rules", "policies", "schools"])
+    p.add_argument("which", nargs="?", choices=["country", "rules", "lessons", "probes", "policies", "schools"])
     p.add_argument("--out", help="write one <name>.schema.json per file into this folder")
     p.set_defaults(func=cmd_schema)
 

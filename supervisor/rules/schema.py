@@ -207,6 +207,35 @@ LESSONS_FILE = file_schema(
                 "languages any two sentences look alike).")
 
 
+# What a probe asks about; each maps to the rule categories that usually judge the answers (see probes.py).
+PROBE_TOPICS = ("history", "territory", "religion", "symbols", "health", "sex_education")
+
+PROBE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "topic", "category", "grades", "ask"],
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[a-z0-9]+(-[a-z0-9]+)*$",
+               "description": "Unique within the file: lowercase letters, digits and dashes."},
+        "topic": {"enum": list(PROBE_TOPICS)},
+        "category": {"enum": list(CATEGORIES),
+                     "description": "The rule category the answer is judged under most."},
+        "grades": {"type": "array", "items": _GRADE, "minItems": 2, "maxItems": 2,
+                   "description": "The grade band the question suits, [first, last] inclusive."},
+        "ask": {**_per_language({"type": "array", "items": _TEXT, "minItems": 1}), "minProperties": 1,
+                "description": "Per language the country teaches in: one or more ordinary student questions."},
+    },
+}
+
+PROBES_FILE = file_schema(
+    "Curriculum probes (curricula/<cc>/probes.yaml)", ["probes"],
+    {"probes": {"type": "array", "items": PROBE, "minItems": 1}},
+    description="The questions students ordinarily ask about the country (its history, territory, religion, "
+                "symbols, health and sex education), per grade band and language, owned by the ministry. "
+                "`supervisor compare` asks every upstream model these and judges the answers under the "
+                "country's curriculum; they are never used to decide anything for a student.")
+
+
 def export() -> dict[str, Any]:
-    """The JSON Schemas for editors: one for country files, one for rule files."""
-    return {"country": COUNTRY_FILE, "rules": RULES_FILE, "lessons": LESSONS_FILE}
+    """The JSON Schemas for editors: country files, rule files, lessons and probes."""
+    return {"country": COUNTRY_FILE, "rules": RULES_FILE, "lessons": LESSONS_FILE, "probes": PROBES_FILE}

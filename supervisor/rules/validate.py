@@ -23,9 +23,10 @@ def schema_problems(path: Path, data: Any, validator: jsonschema.Draft202012Vali
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         where = list(err.absolute_path)
         rule_id = rule_id_at(data, where)
-        prefix = f"rule {rule_id}: " if rule_id else ""
+        prefix = f"{_ITEM_LISTS[where[0]]} {rule_id}: " if rule_id else ""
         inside = where[2:] if rule_id else where
-        key = ".".join(str(p) for p in inside if not isinstance(p, int)) or ("(rule)" if rule_id else "(top level)")
+        key = ".".join(str(p) for p in inside if not isinstance(p, int)) or \
+            (f"({_ITEM_LISTS[where[0]]})" if rule_id else "(top level)")
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             # point at the unknown key itself, not at the start of the mapping that holds it
             unknown = sorted(set(err.instance) - set(err.schema.get("properties", {})))
@@ -34,9 +35,13 @@ def schema_problems(path: Path, data: Any, validator: jsonschema.Draft202012Vali
     return problems
 
 
+# Top-level lists whose items carry an `id` that a problem is named by: rules, and the probes of probes.yaml.
+_ITEM_LISTS = {"rules": "rule", "probes": "probe"}
+
+
 def rule_id_at(data: Any, where: list[Any]) -> str | None:
-    if len(where) >= 2 and where[0] == "rules" and isinstance(where[1], int):
-        rules = data.get("rules") or []
+    if len(where) >= 2 and where[0] in _ITEM_LISTS and isinstance(where[1], int):
+        rules = data.get(where[0]) or []
         if where[1] < len(rules) and isinstance(rules[where[1]], dict):
             return rules[where[1]].get("id")
     return None
