@@ -93,7 +93,8 @@ def build_report(rows: list[dict], upstreams: list[str], countries: dict, grades
                   "the decision is the one the student would have seen. Rates are over all probes asked, "
                   "failures included. Ranked by the share of answers passed unchanged, then by fewer blocks, "
                   "rewrites, flags and failures. Latency is the whole exchange (upstream and supervision) as the "
-                  "school app waits for it, at the stated concurrency; p50 and p95 are nearest-rank.",
+                  "school app waits for it, at the stated concurrency, after one unscored warm-up question per model; "
+                  "p50 and p95 are nearest-rank.",
         "probes": rows,
     }
 

@@ -102,6 +102,9 @@ async def _run_all(url: str, keys: dict[tuple[str, int], str], upstreams: list[s
             return row
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(timeout)) as client:
+        # one unscored question per upstream first: the first exchange pays for setting things up (litellm's
+        # first call, connections), which is no model's latency
+        await asyncio.gather(*(_ask(client, url, keys[(asks[0].country, i)], asks[0]) for i in range(len(upstreams))))
         # every upstream gets each probe in turn, so a slow moment of the machine falls on all of them alike
         return list(await asyncio.gather(*(one(client, i, ask) for ask in asks for i in range(len(upstreams)))))
 
