@@ -7,14 +7,20 @@ the HTML is checked for being self-contained and escaped, and opened in headless
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import FIXTURE_CURRICULA, ServerThread, free_port
 from supervisor.cli import main
+from supervisor.rules.loader import load_curricula
+from supervisor.settings import PROJECT_ROOT
 from test_review_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the headless Chromium fixture
 
 pytestmark = pytest.mark.timeout(900)  # a hang guard for a cold embedding cache, not a timing assertion
@@ -124,8 +130,6 @@ def test_demo_upstream_is_judged_like_any_other(run):
 
 def test_report_names_the_curriculum_version_and_breaks_down_by_language_and_category(run):
     _, report, _ = run
-    from supervisor.rules.loader import load_curricula
-
     label = load_curricula(FIXTURE_CURRICULA, ["jp"])["jp"].label
     jp = report["countries"]["jp"]
     assert jp["curriculum"] == label and jp["curriculum_seen"] == [label] and len(jp["probes_version"]) == 12
@@ -169,3 +173,32 @@ def test_html_report_shows_the_headline_table_in_chromium(run, browser):  # noqa
     assert browser.title.startswith("Model comparison") and "pwned" not in browser.title
     svg = browser.find_elements(By.CSS_SELECTOR, "svg rect")
     assert svg and svg[0].size["width"] > 0
+
+
+def _readme_block(title: str) -> str:
+    section = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").split(f"\n## {title}\n", 1)[1]
+    return section.split("\n## ", 1)[0].split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_compare_command_runs_as_written(tmp_path, cache_dir):
+    """The README's command, character for character, in bash. It runs in a folder that links to what a
+    checkout holds (`.venv`, or the venv running these tests, and `bench/`), so its report lands there and not
+    in the checkout; curricula and policies are the shipped ones."""
+    command = _readme_block("Compare models")
+    assert "supervisor compare --upstream demo --upstream openai/fake-model" in command
+    venv = PROJECT_ROOT / ".venv" if (PROJECT_ROOT / ".venv" / "bin" / "python").exists() else Path(sys.prefix)
+    (tmp_path / ".venv").symlink_to(venv)
+    (tmp_path / "bench").symlink_to(PROJECT_ROOT / "bench")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "SUPERVISOR_CACHE_DIR": str(cache_dir)}
+    # no `bash -e`: the last line must run to stop the fake even if the compare failed
+    done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=850)
+    assert (tmp_path / "compare-report" / "compare.json").is_file(), done.stderr[-3000:]
+    report = json.loads((tmp_path / "compare-report" / "compare.json").read_text(encoding="utf-8"))
+    assert set(report["ranking"]) == {"demo", "openai/fake-model"}
+    shipped = load_curricula(PROJECT_ROOT / "curricula", ["jp"])["jp"]
+    assert report["countries"]["jp"]["curriculum"] == shipped.label
+    fake = report["models"]["openai/fake-model"]["overall"]
+    assert fake["error"] == 0 and fake["n"] == report["models"]["demo"]["overall"]["n"] >= 16
+    assert "| rank | model" in done.stdout and "compare-report/compare.html" in done.stdout
+    assert "probe/s" not in done.stderr  # no progress bar when stderr is not a terminal
