@@ -202,3 +202,34 @@ def test_readme_compare_command_runs_as_written(tmp_path, cache_dir):
     assert fake["error"] == 0 and fake["n"] == report["models"]["demo"]["overall"]["n"] >= 16
     assert "| rank | model" in done.stdout and "compare-report/compare.html" in done.stdout
     assert "probe/s" not in done.stderr  # no progress bar when stderr is not a terminal
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--upstream", "gpt4 please", "--country", "jp"], "--upstream 'gpt4 please': not a model litellm can call"),
+    (["--upstream", "openai/", "--country", "jp"], "no model name after openai/"),
+    (["--upstream", "demo", "--upstream", "demo", "--country", "jp"], "--upstream 'demo' is named twice"),
+    (["--upstream", "demo", "--country", "jp", "--country", "zz"], "unknown country 'zz': no such folder"),
+    (["--upstream", "demo", "--country", "jp", "--grades", "1", "2"], "no probe suits grades 1, 2 in jp"),
+])
+def test_bad_arguments_are_refused_before_anything_runs(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["compare", *args, "--curricula", str(FIXTURE_CURRICULA), "--out", str(tmp_path / "out"), "--quiet"])
+    assert exit_.value.code == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing was started, asked or written
+
+
+def test_a_country_without_probes_or_with_broken_probes_is_named(tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "curricula"
+    shutil.copytree(FIXTURE_CURRICULA, root)
+    (root / "jp" / "probes.yaml").unlink()
+    with pytest.raises(SystemExit):
+        main(["compare", "--upstream", "demo", "--country", "jp", "--curricula", str(root), "--out", str(tmp_path)])
+    assert "no probes for jp" in capsys.readouterr().err
+    (root / "jp" / "probes.yaml").write_text("schema_version: 1\nprobes: []\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_:
+        main(["compare", "--upstream", "demo", "--country", "jp", "--curricula", str(root), "--out", str(tmp_path)])
+    assert exit_.value.code == 1
+    assert f"{root / 'jp' / 'probes.yaml'}:2: probes: [] should be non-empty" in capsys.readouterr().err

@@ -108,7 +108,7 @@ def _ms(value: float | None) -> str:
 def _headline(report: dict) -> str:
     out = ['<table id="headline"><tr>', *(f"<th>{escape(h)}</th>" for h in HEADLINE), "</tr>"]
     for row in headline_rows(report):
-        out.append("<tr>" + "".join(f'<td class="{"n" if i not in (1,) else ""}">{escape(c)}</td>'
+        out.append("<tr>" + "".join(f'<td class="{"" if i == 1 else "n"}">{escape(c)}</td>'
                                     for i, c in enumerate(row)) + "</tr>")
     out.append("</table>")
     return "".join(out)
