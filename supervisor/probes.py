@@ -81,7 +81,7 @@ def _fit_problems(probes: list[Probe], curriculum: Curriculum) -> list[Problem]:
     judged = sorted({r.category for r in curriculum.rules})
     taught = {g for band in curriculum.grade_bands for g in range(band.first, band.last + 1)}
     for probe in probes:
-        def problem(message: str) -> None:
+        def problem(message: str, probe: Probe = probe) -> None:
             problems.append(Problem(probe.file, probe.line, f"probe {probe.id}: {message}"))
 
         if probe.id in seen:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_review_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the headless Chromium fixture
 
 from conftest import FIXTURE_CURRICULA, ServerThread, free_port
 from supervisor.cli import main
 from supervisor.rules.loader import load_curricula
 from supervisor.settings import PROJECT_ROOT
-from test_review_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401 - the headless Chromium fixture
 
 pytestmark = pytest.mark.timeout(900)  # a hang guard for a cold embedding cache, not a timing assertion
 

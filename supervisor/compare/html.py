@@ -17,7 +17,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;
 color:#1a202c;line-height:1.45}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.92rem}
 th,td{border:1px solid #cbd5e0;padding:.3rem .5rem;text-align:left;vertical-align:top}
-th{background:#edf2f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
+caption{text-align:left;font-weight:600;padding:.2rem 0}th{background:#edf2f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .d-pass{color:#2f855a;font-weight:600}.d-flag{color:#b7791f;font-weight:600}.d-rewrite{color:#c05621;font-weight:600}
 .d-block{color:#c53030;font-weight:600}.d-error{color:#4a5568;font-weight:600}
 .note{color:#4a5568;font-size:.9rem}.q{white-space:pre-wrap}details summary{cursor:pointer;color:#2b6cb0}
@@ -114,6 +114,19 @@ def _headline(report: dict) -> str:
     return "".join(out)
 
 
+def _by_country(report: dict) -> str:
+    """Models down, countries across: the share of answers that passed unchanged."""
+    countries = list(report["countries"])
+    out = ["<table><caption>Passed unchanged, by country</caption><tr><th>model</th>",
+           *(f"<th>{escape(cc)}</th>" for cc in countries), "</tr>"]
+    for name in report["ranking"]:
+        cells = report["models"][name]["by_country"]
+        out.append(f"<tr><td>{escape(name)}</td>" + "".join(
+            f'<td class="n">{_pct(cells[cc]["pass_rate"]) if cc in cells else "-"}</td>' for cc in countries) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
 def _curricula(report: dict) -> str:
     out = ["<table><tr><th>country</th><th>curriculum that judged (country@version)</th><th>languages</th>"
            "<th>probes</th><th>probes file (version)</th></tr>"]
@@ -164,13 +177,11 @@ def render(report: dict) -> str:
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
         f"<title>Model comparison: {escape(', '.join(report['countries']))}</title><style>{STYLE}</style></head><body>",
         "<h1>How well each model fits the curriculum</h1>",
-        f"<p class=\"note\">Generated {escape(report['generated_at'])}. Every model was asked the same questions "
-        "that students ordinarily ask, written by each country's ministry (probes), and every answer was judged by "
-        "the supervisor under that country's curriculum at the probe's grade, exactly as a student would have "
-        "received it. Grades: "
+        f"<p class=\"note\">Generated {escape(report['generated_at'])} for "
+        f"{escape(', '.join(report['countries']))}; grades: "
         f"{escape(', '.join(map(str, grades)) if isinstance(grades, list) else str(grades))}. "
         f"{escape(report['method'])}</p>",
-        "<h2>Headline</h2>", _headline(report),
+        "<h2>Headline</h2>", _headline(report), _by_country(report),
         stacked([(m, models[m]["overall"]) for m in ranking], "What students received, per model"),
         latency_bars([(m, models[m]["overall"]) for m in ranking], "Latency of the whole exchange (p50, p95)"),
         "<h2>Curricula that judged the answers</h2>", _curricula(report),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 DECISIONS = ("pass", "flag", "rewrite", "block")
 OUTCOMES = (*DECISIONS, "error")
@@ -50,6 +51,12 @@ def _grouped(rows: list[dict], key) -> dict[str, dict]:
     return {name: stats(group) for name, group in sorted(groups.items())}
 
 
+def _shown(path: str) -> str:
+    """curricula/<cc>/probes.yaml: where the file sits in a checkout, not on this machine."""
+    parts = Path(path).parts
+    return "/".join(parts[-3:])
+
+
 def rank_key(s: dict) -> tuple:
     return (-(s["pass_rate"] or 0), s["block_rate"] or 0, s["rewrite_rate"] or 0, s["flag_rate"] or 0,
             s["error_rate"] or 0)
@@ -78,7 +85,7 @@ def build_report(rows: list[dict], upstreams: list[str], countries: dict, grades
                       "curriculum_version": country.curriculum.version,
                       # what the proxy reported per answer; one label unless a curriculum changed mid-run
                       "curriculum_seen": seen, "languages": list(country.curriculum.languages),
-                      "probes_file": country.probes.file, "probes_version": country.probes.version,
+                      "probes_file": _shown(country.probes.file), "probes_version": country.probes.version,
                       "probes": len(country.probes.probes)}
     return {
         "report": "supervisor compare",
@@ -89,8 +96,10 @@ def build_report(rows: list[dict], upstreams: list[str], countries: dict, grades
         "countries": judged,
         "ranking": ranking,
         "models": models,
-        "method": "Each probe is sent through the supervisor proxy as a student of the stated grade would send it; "
-                  "the decision is the one the student would have seen. Rates are over all probes asked, "
+        "method": "Every model was asked the same questions students ordinarily ask, written by each country's "
+                  "ministry (its probes file), each sent through the supervisor proxy as a student of the probe's "
+                  "grade would send it and judged under that country's curriculum: the decision is the one the "
+                  "student would have seen. Rates are over all probes asked, "
                   "failures included. Ranked by the share of answers passed unchanged, then by fewer blocks, "
                   "rewrites, flags and failures. Latency is the whole exchange (upstream and supervision) as the "
                   "school app waits for it, at the stated concurrency, after one unscored warm-up question per model; "
