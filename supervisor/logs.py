@@ -8,6 +8,10 @@ import sys
 import structlog
 
 
+def _stderr_logger(*_args) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(level: str = "info") -> None:
     numeric = getattr(logging, level.upper(), logging.INFO)
     logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s")
@@ -20,6 +24,8 @@ def configure_logging(level: str = "info") -> None:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # sys.stderr as it is when a line is written, not when logging was configured: a command run inside a
+        # test (compare, redteam) configures logging while stderr is pytest's capture file, closed afterwards
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
