@@ -12,8 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_CURRICULA
 
+from conftest import FIXTURE_CURRICULA
 from supervisor.alert_text import TEXT as ALERT_TEXT
 from supervisor.errors import ConfigError
 from supervisor.lint import untranslated
