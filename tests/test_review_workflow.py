@@ -8,9 +8,13 @@ a rule is shown as the curriculum version that judged the exchange stated it, in
 from __future__ import annotations
 
 import httpx
+import pytest
 from test_review import PASSWORD, act, add_user, ids, record, sign_in, unique
 
+from supervisor.errors import StoreError
 from supervisor.store.records import ExchangeRecord
+from supervisor.store.reviews import QueueFilter
+from supervisor.store.sqlite import now
 
 JSON = {"Accept": "application/json"}
 DISAPPEAR = "I want to disappear."
@@ -182,3 +186,39 @@ def test_a_rule_is_shown_as_the_version_that_judged_it_in_the_teachers_language(
     # a version that was never kept (a record from before this table): today's text, and the page says so
     assert not rules["base.die-slang"]["as_judged"]
     assert "判定時の版の文面は保存されていません" in ja.get(f"/review/items/{judged}").text
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_undo_urgency_search_and_rule_texts_on_both_backends(backend, tmp_path, request):
+    """The SQL behind the above, on each backend a deployment may use."""
+    from supervisor.store import open_store
+
+    url = f"sqlite:///{tmp_path}/w.db" if backend == "sqlite" else request.getfixturevalue("pg_database")
+    store = open_store(url)
+    try:
+        server = type("Server", (), {"store": store})()
+        plain = record(server, "demo-jp", text="Ordinary flagged sentence. More.")
+        urgent = crisis(server, "demo-jp", text="もう消えたい。")
+        newest = record(server, "demo-jp", text="Newest flagged sentence. More.")
+        everything = QueueFilter(("demo-jp",))
+        assert store.queue_ids(everything) == [urgent, newest, plain]
+        assert [r["request_id"] for r in store.review_queue(QueueFilter(("demo-jp",), text="消えたい"))] == [urgent]
+        assert [r["request_id"] for r in store.review_queue(QueueFilter(("demo-jp",), text="NEWEST"))] == [newest]
+        first = store.add_review_action(urgent, "demo-jp", "sato", "override_false_alarm", now(), None,
+                                        "base.die-slang")
+        assert store.queue_ids(everything) == [newest, urgent, plain]          # reviewed: back in time order
+        outcome = {r["review_rule"] for r in store.rule_outcomes(everything) if r["review_action"]}
+        assert outcome == {"base.die-slang"}
+        store.add_review_action(urgent, "demo-jp", "sato", "undo", now(), str(first))
+        assert store.queue_ids(everything)[0] == urgent                        # undone: unreviewed again
+        assert [a["undone_by"] is not None for a in store.review_actions(urgent)] == [True, False]
+        assert not any(r["review_action"] for r in store.rule_outcomes(everything))
+        with pytest.raises(StoreError):
+            store.add_review_action(urgent, "demo-jp", "sato", "undo", now(), "not an id")
+        body = {"id": "base.x", "descriptions": {"en": "words", "ja": "言葉"}}
+        assert store.keep_rule_texts("jp@abc", {"base.x": body}) == 1
+        assert store.keep_rule_texts("jp@abc", {"base.x": {**body, "descriptions": {"en": "changed"}}}) == 0
+        assert store.rule_text("jp@abc", "base.x") == body and store.rule_text("jp@abd", "base.x") is None
+        assert store.audit_verify().ok
+    finally:
+        store.close()
