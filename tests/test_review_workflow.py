@@ -46,8 +46,9 @@ def test_a_crisis_heads_the_queue_and_the_queue_is_searchable(review_server):
     knife_old = record(review_server, "demo-vn", text="Hide the knife in your bag. More.")
     urgent = crisis(review_server, "demo-vn")
     knife_new = record(review_server, "demo-vn", text="Another knife tip here. More.")
+    mine = (urgent, knife_new, knife_old)         # the session's server holds other tests' exchanges too
     body = client.get("/review/items.json").json()
-    assert [i["request_id"] for i in body["items"]] == [urgent, knife_new, knife_old]
+    assert [i["request_id"] for i in body["items"] if i["request_id"] in mine] == [urgent, knife_new, knife_old]
     top = body["items"][0]
     assert top["urgent"] and top["excerpt"] == DISAPPEAR              # the student's words, not the answer's
     assert top["category_names"][0] == "自傷・自殺" and top["student"] == "u-feedc0ffee0123456789abcd"
@@ -59,7 +60,7 @@ def test_a_crisis_heads_the_queue_and_the_queue_is_searchable(review_server):
     html = client.get("/review/items", params={"q": "disappear"}).text
     assert 'class="row st-unreviewed urgent"' in html and "危機" in html
     act(client, urgent, "confirm")
-    assert ids(client)[0] == knife_new                                  # reviewed: back in time order
+    assert [i for i in ids(client) if i in mine] == [knife_new, urgent, knife_old]   # reviewed: back in time order
 
 
 def test_a_false_alarm_on_a_critical_rule_asks_first_and_names_the_highlighted_rule(review_server):
@@ -211,7 +212,7 @@ def test_undo_urgency_search_and_rule_texts_on_both_backends(backend, tmp_path, 
         assert outcome == {"base.die-slang"}
         store.add_review_action(urgent, "demo-jp", "sato", "undo", now(), str(first))
         assert store.queue_ids(everything)[0] == urgent                        # undone: unreviewed again
-        assert [a["undone_by"] is not None for a in store.review_actions(urgent)] == [True, False]
+        assert [a["undone_by"] is not None for a in store.review_history(urgent)] == [True, False]
         assert not any(r["review_action"] for r in store.rule_outcomes(everything))
         with pytest.raises(StoreError):
             store.add_review_action(urgent, "demo-jp", "sato", "undo", now(), "not an id")

@@ -57,7 +57,7 @@ async def last_done(request: Request, ctx: Ctx) -> dict | None:
     if action is None or action["school_id"] not in ctx.scope or action["username"] != ctx.user["username"] \
             or action["action"] == "undo":
         return None
-    history = await state.run_sync(state.store.review_actions, action["request_id"])
+    history = await state.run_sync(state.store.review_history, action["request_id"])
     if any(a["undone_by"] for a in history if a["id"] == action["id"]):
         return None
     return {"id": action["id"], "action": action["action"], "request_id": action["request_id"],
@@ -83,7 +83,7 @@ async def item_action(request: Request, ctx: Ctx) -> Response:
     form = ctx.extras["form"]
     action, text = first(form, "action"), first(form, "text") or None
     rule, sentence = first(form, "rule") or None, first(form, "sentence") or None
-    history = await state.run_sync(state.store.review_actions, request_id)
+    history = await state.run_sync(state.store.review_history, request_id)
     error = _action_problem(state, row, history, action, text, rule, sentence, first(form, "undoes"))
     if error:
         return problem(request, 400, "bad_request", error, ctx)

@@ -259,7 +259,7 @@ async def item(request: Request, ctx: Ctx) -> Response:
     row = await actions.scoped(request, ctx, request_id)
     if row is None:
         return problem(request, 404, "not_found", None, ctx)
-    history = await state.run_sync(state.store.review_actions, request_id)
+    history = await state.run_sync(state.store.review_history, request_id)
     kept = {rule: await state.run_sync(state.store.rule_text, row["curriculum"], rule)
             for rule in _decoded_rules(row)}
     data = items.detail(row, history, state.rulebooks.current, kept, ctx.user["lang"])

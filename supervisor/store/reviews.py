@@ -241,9 +241,13 @@ class ReviewTables:
             return row_id
 
     def review_actions(self, request_id: str) -> list[dict]:
-        """The exchange's actions in order; each with `undone_by` (the id of the undo that took it back)."""
-        rows = self._select(f"SELECT {', '.join(REVIEW_COLUMNS)} FROM review_actions WHERE request_id = ? "
+        """The exchange's actions in order, exactly as stored (and chained)."""
+        return self._select(f"SELECT {', '.join(REVIEW_COLUMNS)} FROM review_actions WHERE request_id = ? "
                             "ORDER BY id", (request_id,))
+
+    def review_history(self, request_id: str) -> list[dict]:
+        """The exchange's actions in order, each with `undone_by`: the id of the undo that took it back."""
+        rows = self.review_actions(request_id)
         undone = {int(r["text"]): r["id"] for r in rows if r["action"] == "undo"}
         return [{**r, "undone_by": undone.get(r["id"])} for r in rows]
 
