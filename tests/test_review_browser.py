@@ -126,10 +126,17 @@ const doc = document.documentElement, out = {scroll: doc.scrollWidth, inner: win
                                              wrapped: [], wide: []};
 for (const el of document.querySelectorAll('td, th')) {
   const r = el.getBoundingClientRect(), text = el.textContent.trim();
-  if (!r.width || !r.height || text.length < 4) continue;
-  // a letter per line: a cell narrower than three characters of its own font, its text stacked over lines
-  const size = parseFloat(getComputedStyle(el).fontSize);
-  if (r.width < 3 * size && r.height > 3 * size) out.narrow.push(text.slice(0, 24) + ' @' + r.width + 'x' + r.height);
+  if (!r.width || !r.height || text.length < 2) continue;
+  // a letter per line: a cell narrower than three characters of its own font in which a piece of text runs
+  // over more than one line
+  const size = parseFloat(getComputedStyle(el).fontSize), walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  let lines = 0;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    lines = Math.max(lines, new Set(Array.from(range.getClientRects()).map(box => Math.round(box.top))).size);
+  }
+  if (r.width < 3 * size && lines > 1) out.narrow.push(text.slice(0, 24) + ' @' + r.width + ' in ' + lines + ' lines');
 }
 for (const b of document.querySelectorAll('.badge')) {
   const r = b.getBoundingClientRect();
