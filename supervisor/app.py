@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 
 import structlog
 from starlette.applications import Starlette
@@ -27,6 +28,7 @@ from .demo.lessons import demo_answer
 from .errors import SupervisorError
 from .policy import load_policies
 from .proxy import Proxy
+from .review.items import rulebook_texts
 from .review.routes import review_mount
 from .review.web import ReviewState
 from .rules.rulebook import RulebookHolder
@@ -38,6 +40,11 @@ from .upstream import stop_litellm_background
 from .workers import DaemonThreadPool
 
 KEYS_PATH = "/.well-known/supervisor-keys.json"
+
+
+def keep_rule_texts(store, rulebook) -> None:
+    for label, rules in rulebook_texts(rulebook).items():
+        store.keep_rule_texts(label, rules)
 
 DEMO_PREFIX = "/demo-upstream"
 
@@ -90,6 +97,9 @@ def create_app(settings: Settings) -> Starlette:
         options = await asyncio.to_thread(rulebook_options, settings, embedder)  # reads the bank once
         rulebook = await asyncio.to_thread(make_rulebook, settings, embedder, None, options)
         state.rulebooks = RulebookHolder(settings.curricula_dir, embedder.embed, rulebook, **options)
+        # each curriculum version's rule texts are kept, so a review page shows the rule that judged an exchange
+        state.rulebooks.on_reload.append(partial(keep_rule_texts, state.store))
+        await asyncio.to_thread(keep_rule_texts, state.store, rulebook)
         state.supervisor = make_supervisor(settings, embedder)
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         secret = settings.secret or state.store.deployment_secret()

@@ -81,6 +81,14 @@ def test_edit_goes_live_without_restart_and_bad_edit_keeps_previous_version(prox
         new_version = after.headers["X-Supervisor-Curriculum"]
         assert new_version != old_version
         assert "ゾルブラックス" not in after.json()["choices"][0]["message"]["content"]
+        # the new version's rule texts are kept, for review pages that show an item as the version judged it
+        kept = open_store(settings.database_url)
+        try:
+            wait_for(lambda: kept.rule_text(new_version, "jp.hot-reload-demo"), "the new version's rule texts")
+            assert kept.rule_text(old_version, "jp.hot-reload-demo") is None
+            assert kept.rule_text(old_version, "base.weapons-concealment")["descriptions"]["ja"]
+        finally:
+            kept.close()
 
         # 2. A typo (an unknown key) is rejected with file:line; the last good version keeps serving.
         (curricula / "jp" / "hot.yaml").write_text(NEW_RULE.replace("severity: high", "severity: high\n    sevrity: low"),

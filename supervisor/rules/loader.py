@@ -42,15 +42,23 @@ def _texts(table: Any) -> MappingProxyType:
     return MappingProxyType({lang: tuple(items) for lang, items in (table or {}).items()})
 
 
+def _descriptions(raw: str | dict) -> dict[str, str]:
+    """`description:` as {lang: text}: a plain string is the English text."""
+    table = {"en": raw} if isinstance(raw, str) else raw
+    return {lang: text.strip() for lang, text in table.items()}
+
+
 def _build_rule(raw: dict, path: Path, line: int, origin: str) -> Rule:
     rewrite = raw.get("rewrite")
+    descriptions = _descriptions(raw["description"])
     when = raw.get("when") or {}
     src = raw["source"]
     return Rule(
         id=raw["id"],
         category=raw["category"],
         severity=raw["severity"],
-        description=raw["description"].strip(),
+        description=descriptions["en"],
+        descriptions=MappingProxyType(descriptions),
         kinds=tuple(raw["kind"]),
         source_document=src["document"],
         source_clause=src.get("clause"),

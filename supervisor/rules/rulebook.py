@@ -83,6 +83,8 @@ class RulebookHolder:
         self.options = options
         self.current = rulebook or compile_rulebook(self.root, embed, **options)
         self.last_error: str | None = None
+        # called (in a thread) with each rulebook put in force after a reload, e.g. to keep its rules' texts
+        self.on_reload: list[Callable[[Rulebook], None]] = []
 
     async def reload_if_changed(self) -> bool:
         stamp = await asyncio.to_thread(fingerprint, self.root)
@@ -101,6 +103,11 @@ class RulebookHolder:
         self.current = fresh
         self.last_error = None
         log.info("curriculum_reloaded", old=old, new=fresh.versions)
+        for listener in self.on_reload:
+            try:
+                await asyncio.to_thread(listener, fresh)
+            except Exception:  # the new rules already serve; a listener's failure is logged, never fatal
+                log.exception("curriculum_reload_listener_failed")
         return True
 
     async def watch(self, interval: float) -> None:

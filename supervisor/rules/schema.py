@@ -53,6 +53,14 @@ _TEXT = {"type": "string", "minLength": 1}
 _TEXTS_PER_LANGUAGE = _per_language({"type": "array", "items": _TEXT, "minItems": 1})
 _TEXT_PER_LANGUAGE = _per_language(_TEXT)
 _GRADE = {"type": "integer", "minimum": 1, "maximum": 12}
+# one English string (as before), or the same text per language with English required: a string's keywords
+# (minLength) apply only to strings and a mapping's (required, propertyNames) only to mappings
+_DESCRIPTION = {
+    "type": ["string", "object"], "minLength": 1, **_LANG_KEYS, "additionalProperties": _TEXT, "required": ["en"],
+    "description": "What the rule forbids and what it leaves alone, for teachers and officers: one English text, "
+                   "or a mapping language -> text with `en` required (the review pages show the reader's "
+                   "language, else English).",
+}
 
 DOCUMENT = {
     "type": "object",
@@ -139,7 +147,7 @@ RULE = {
         "severity": {"enum": list(SEVERITIES)},
         "grades": {"type": "array", "items": _GRADE, "minItems": 2, "maxItems": 2,
                    "description": "[first, last] grade the rule applies to; absent means every grade."},
-        "description": _TEXT,
+        "description": _DESCRIPTION,
         "kind": {"type": "array", "items": {"enum": list(KINDS)}, "minItems": 1, "uniqueItems": True},
         "target": {"enum": ["response", "user"],
                    "description": "What the rule reads: the assistant's answer (default) or the student's "
