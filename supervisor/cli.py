@@ -47,6 +47,7 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     from .app import create_app
+    from .local_server import ListeningServer
     from .logs import configure_logging
 
     settings = _settings(args)
@@ -55,8 +56,10 @@ def cmd_serve(args) -> int:
     configure_logging(settings.log_level)
     # proxy_headers off: X-Forwarded-Proto is believed only from SUPERVISOR_TRUSTED_PROXIES, by the app itself
     # (review/web.py is_https), not from whatever uvicorn trusts by default
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=settings.shutdown_grace, proxy_headers=False)
+    # log_config None: uvicorn's own warnings go through our JSON handler instead of its plain-text one
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                            log_config=None, timeout_graceful_shutdown=settings.shutdown_grace, proxy_headers=False)
+    ListeningServer(config).run()
     return EXIT_OK
 
 

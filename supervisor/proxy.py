@@ -188,7 +188,9 @@ class Proxy:
         record.rules, record.findings = [refusal.rule], [{**finding.to_dict(), "action": "block"}]
         record.delivered_text, record.lang, record.attempts = refusal.message, verdict.lang, 0
         await self._record(record, chat)
-        log.info("refused", request_id=request_id, school=school.id, rule=refusal.rule, reason=refusal.reason)
+        log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
+                 lang=verdict.lang, decision="block", rules=[refusal.rule], status="refused", reason=refusal.reason,
+                 curriculum=compiled.curriculum.label, model=model, stream=chat.stream)
         return ExchangeResult(request_id, outcome, model, 0.0,
                               self._provenance(request_id, outcome, compiled.curriculum.label, model, policy))
 
@@ -334,7 +336,10 @@ class Proxy:
         record.original_text, record.delivered_text = text, refusal
         record.latency_ms = (time.perf_counter() - started) * 1000
         await self._record(record, chat)
-        log.warning("answer_too_long", request_id=record.request_id, school=record.school_id, chars=len(text))
+        log.warning("decision", request_id=record.request_id, school=record.school_id, country=curriculum.country,
+                    grade=grade, lang=lang, decision="block", rules=[LENGTH_RULE], status="too_long", chars=len(text),
+                    curriculum=curriculum.label, model=model, stream=chat.stream,
+                    latency_ms=round(record.latency_ms, 1))
         return ExchangeResult(record.request_id, outcome, model, 0.0,
                               self._provenance(record.request_id, outcome, curriculum.label, model, policy))
 
