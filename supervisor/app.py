@@ -20,6 +20,8 @@ from starlette.routing import Mount, Route
 
 from .alerts import Alerter
 from .api import errors as api_errors
+from .api.guardrail import PATH as GUARDRAIL_PATH
+from .api.guardrail import litellm_guardrail
 from .api.openai import chat_completions, models
 from .api.supervise import supervise
 from .demo.fake_openai import create_fake_openai
@@ -122,6 +124,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/models", models),
         Route("/v1/supervise", supervise, methods=["POST"]),
+        Route(GUARDRAIL_PATH, litellm_guardrail, methods=["POST"]),
         Route(KEYS_PATH, public_keys),
         review_mount(),
         Mount(DEMO_PREFIX, app=create_fake_openai(demo_answer, model="demo", chunk_delay=0.01)),
