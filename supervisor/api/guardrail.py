@@ -94,6 +94,8 @@ async def litellm_guardrail(request: Request):
              grade=verdict.grade if verdict else grade, lang=verdict.lang if verdict else lang,
              decision=answer.decision, rules=answer.rules, curriculum=compiled.curriculum.label,
              endpoint="litellm_guardrail", phase=phase, latency_ms=round((time.perf_counter() - started) * 1000, 1))
+    request.app.state.metrics.decided(country=school.country, decision=answer.decision, rules=answer.rules,
+                                      endpoint="litellm_guardrail")
     return JSONResponse(answer.body, headers={"X-Request-Id": request_id})
 
 

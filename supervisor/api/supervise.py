@@ -62,6 +62,8 @@ async def supervise(request: Request):
     log.info("decision", request_id=request_id, school=school.id, country=country, grade=verdict.grade,
              lang=verdict.lang, decision=outcome.decision, rules=verdict.rules, curriculum=verdict.curriculum,
              endpoint="supervise", latency_ms=round((time.perf_counter() - started) * 1000, 1))
+    request.app.state.metrics.decided(country=country, decision=outcome.decision, rules=verdict.rules,
+                                      endpoint="supervise")
     return JSONResponse({**verdict.to_dict(), "decision": outcome.decision, "final_text": outcome.text,
                          "request_id": request_id},
                         headers=decision_headers(outcome.decision, verdict, request_id))
