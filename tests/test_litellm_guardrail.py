@@ -127,3 +127,13 @@ def test_the_guardrail_endpoint_refuses_an_unknown_key(proxy):
     r = httpx.post(f"{proxy.url}{PATH}", headers={"x-api-key": "sk-nobody"}, timeout=30,
                    json={"input_type": "response", "texts": ["hello"]})
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_a_malformed_guardrail_request_is_a_400_naming_the_field(proxy, issue_key):
+    key = issue_key("demo-jp", grade=8)
+    for body, field in (({"input_type": "later", "texts": ["x"]}, "input_type"),
+                        ({"input_type": "response", "texts": "x"}, "texts"),
+                        ({"input_type": "response", "texts": ["x"], "additional_provider_specific_params": [8]},
+                         "additional_provider_specific_params")):
+        r = httpx.post(f"{proxy.url}{PATH}", headers={"x-api-key": key}, json=body, timeout=30)
+        assert r.status_code == 400 and r.json()["error"]["param"] == field, r.text

@@ -78,6 +78,9 @@ async def litellm_guardrail(request: Request):
         for text in texts:
             judged_length(text, "a text", settings.max_judged_chars)
         params = body.get("additional_provider_specific_params") or {}
+        if not isinstance(params, dict):
+            raise BadRequest("`additional_provider_specific_params` must be an object such as {\"grade\": 8}",
+                             "additional_provider_specific_params")
         grade = pinned_grade(grant, grade_of(params.get("grade"), "additional_provider_specific_params.grade"))
         lang = lang_of(params.get("lang"), "additional_provider_specific_params.lang")
         compiled = state.rulebooks.current.for_country(school.country)
