@@ -541,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on", default="block", choices=[*DECISION_ORDER[1:], "never"],
                    help="exit 1 when the decision is this or stronger (flag < rewrite < block); "
                         "default block; never: always exit 0")
-    p.add_argument("--curricula", help=curricula_help)
+    p.add_argument("--curricula", metavar="DIR", help=curricula_help)
     p.add_argument("text", help="the answer to judge, or - for standard input")
     p.set_defaults(func=cmd_check)
 
@@ -552,12 +552,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-examples", action="store_true", help="structure only; do not run the model")
     p.set_defaults(func=cmd_lint)
 
-    p = sub.add_parser("eval", help="score a JSONL case file (format: docs/eval-format.md)")
+    p = sub.add_parser("eval", help="score a JSONL case file (format: docs/eval-format.md)",
+                       description="Score a file of labelled answers (one JSON case per line, the format in "
+                                   "docs/eval-format.md): recall, false-alarm rate and action accuracy, overall, "
+                                   "per language and per category.")
     p.add_argument("file", help="the case file, one JSON case per line (docs/eval-format.md)")
     p.add_argument("--json", action="store_true",
                    help="print overall, by_lang, by_category and per-case results as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--curricula", help=curricula_help)
+    p.add_argument("--curricula", metavar="DIR", help=curricula_help)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("redteam", help="send attack prompts through the proxy and report what got through",
@@ -582,7 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-attack-success", type=_share, metavar="SHARE",
                    help="exit 1 when any upstream's attack success with the supervisor is above this share "
                         "(0.05 or 5%%), or could not be measured; default: no limit, exit 0")
-    p.add_argument("--curricula", help=curricula_help)
+    p.add_argument("--curricula", metavar="DIR", help=curricula_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_redteam)
 
