@@ -31,7 +31,7 @@ _WORDS = {
     # on the words only it has (ne'e, mak, iha, hosi, ...).
     "tet": {"ha'u", "ne'e", "ne'ebé", "nebe", "mak", "iha", "hosi", "husi", "atu", "ona", "bele", "la", "lae",
             "tanba", "maibé", "maibe", "ho", "kona", "saida", "oinsá", "oinsa", "hotu", "deit", "mós", "nia",
-            "ita", "ami", "sira", "ka", "ba", "ida", "sé", "fó", "halo", "hatene", "iha", "to'o", "ó"},
+            "ita", "ami", "sira", "ka", "ba", "ida", "sé", "fó", "halo", "hatene", "to'o", "ó", "de'it"},
     "pt": {"não", "que", "é", "um", "uma", "de", "do", "da", "dos", "das", "em", "na", "com", "por", "como",
            "mais", "mas", "você", "eu", "ele", "ela", "isso", "isto", "este", "esta", "está", "são", "foi", "ao",
            "pelo", "pela", "também", "porque", "quando", "muito", "os", "as", "aos", "nos", "tu", "teu", "tua"},
