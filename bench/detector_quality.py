@@ -40,7 +40,7 @@ from supervisor.settings import load_settings  # noqa: E402
 from supervisor.text.segment import split  # noqa: E402
 
 COUNTRY_OF = {"ja": "jp", "th": "th", "vi": "vn", "id": "id", "ms": "my", "tl": "ph", "km": "kh", "en": "sg",
-              "zh": "sg", "ta": "sg", "lo": "la", "my": "mm"}
+              "zh": "sg", "ta": "sg", "lo": "la", "my": "mm", "tet": "tl", "pt": "tl"}
 DEFAULT_CASES = [ROOT / "bench" / "data" / "heldout_cases.jsonl", ROOT.parent / "shared" / "eval" / "dev.jsonl"]
 DATA = ROOT / "training" / "data"
 

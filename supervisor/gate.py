@@ -35,6 +35,10 @@ AGE_MESSAGES = {
     "my": "တောင်းပန်ပါသည်၊ ဤအကူအညီပေးစနစ်ကို သင့်ကျောင်းတွင် သင့်အရွယ် ကျောင်းသားများ အသုံးမပြုနိုင်သေးပါ။ ဆရာ/ဆရာမကို မေးပါ။",
     "ta": "மன்னிக்கவும், உங்கள் பள்ளியில் உங்கள் வயது மாணவர்களுக்கு இந்த உதவியாளர் இன்னும் கிடைக்கவில்லை. "
           "உங்கள் ஆசிரியரிடம் கேளுங்கள்.",
+    "tet": "Deskulpa, asistente ne'e seidauk bele uza ba estudante ho idade hanesan ó iha ó-nia eskola. Favor husu ó-nia "
+           "profesór.",
+    "pt": "Desculpa, este assistente ainda não está disponível para alunos da tua idade na tua escola. Pergunta ao "
+          "teu professor.",
 }
 EXAM_MESSAGES = {
     "en": "Answers are switched off during the exam (until {until}). Good luck!",
@@ -49,6 +53,8 @@ EXAM_MESSAGES = {
     "lo": "ໃນລະຫວ່າງການສອບເສັງ, ການຕອບຖືກປິດໄວ້ຈົນຮອດ {until}. ຂໍໃຫ້ໂຊກດີ!",
     "my": "စာမေးပွဲကာလအတွင်း {until} အထိ အဖြေများကို ပိတ်ထားပါသည်။ ကံကောင်းပါစေ!",
     "ta": "தேர்வு நேரத்தில் {until} வரை பதில்கள் நிறுத்தப்பட்டுள்ளன. வாழ்த்துகள்!",
+    "tet": "Durante ezame, resposta sira taka to'o {until}. Susesu!",
+    "pt": "Durante o exame, as respostas estão desligadas até {until}. Boa sorte!",
 }
 
 

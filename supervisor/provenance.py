@@ -45,6 +45,8 @@ AI_LABELS = {
     "lo": "ຄຳຕອບນີ້ສ້າງໂດຍ AI ແລະ ໄດ້ຮັບການກວດສອບໂດຍລະບົບຂອງໂຮງຮຽນ.",
     "my": "ဤအဖြေကို AI က ဖန်တီးပြီး ကျောင်း၏စနစ်က စစ်ဆေးထားသည်။",
     "ta": "இந்த பதில் AI ஆல் உருவாக்கப்பட்டது; பள்ளியின் மேற்பார்வை அமைப்பு சரிபார்த்தது.",
+    "tet": "Resposta ne'e AI mak halo, no eskola nia sistema supervizaun mak verifika ona.",
+    "pt": "Esta resposta foi gerada por IA e verificada pelo sistema de supervisão da escola.",
 }
 
 

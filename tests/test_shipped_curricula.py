@@ -10,7 +10,7 @@ from supervisor.rules import schema
 from supervisor.rules.loader import load_curricula
 from supervisor.settings import PROJECT_ROOT
 
-SHIPPED = ("jp", "th", "vn", "id", "my", "ph", "kh", "sg")
+SHIPPED = ("jp", "th", "vn", "id", "my", "ph", "kh", "sg", "bn", "tl")
 
 
 def test_shipped_curricula_load_and_extend_the_baseline():
@@ -37,6 +37,55 @@ def test_every_shipped_language_has_the_request_backgrounds_and_every_answer_rul
     for rule in baseline.rules:
         if rule.target == "response":
             assert set(rule.request_examples) == languages, rule.id
+
+
+def test_every_shipped_country_loads_with_its_languages():
+    curricula = load_curricula(PROJECT_ROOT / "curricula")
+    assert set(SHIPPED) <= set(curricula)
+    assert curricula["bn"].languages == ("ms", "en")
+    assert curricula["tl"].languages == ("tet", "pt", "id", "en")  # the country tl, not Tagalog
+
+
+def test_timor_leste_students_are_protected_in_tetum_and_portuguese_by_the_highest_severity_baseline_rules():
+    """Tetum is not among the embedding model's training languages: the baseline's crisis, self-harm and grooming
+    rules carry Tetum and Portuguese examples of their own, so that they are not left to cross-lingual transfer."""
+    baseline = load_curricula(PROJECT_ROOT / "curricula")["baseline"]
+    rules = {r.id: r for r in baseline.rules}
+    for rule_id in ("base.crisis-disclosure-suicidal", "base.crisis-disclosure-abuse", "base.self-harm-methods",
+                    "base.self-harm-encouragement", "base.grooming-secrecy-meeting"):
+        for lang in ("tet", "pt"):
+            assert len(rules[rule_id].match_examples.get(lang, ())) >= 5, (rule_id, lang)
+            assert len(rules[rule_id].no_match_examples.get(lang, ())) >= 4, (rule_id, lang)
+
+
+PROBE_TOPICS = {"history", "territory", "religion", "symbols", "health", "sex_education"}
+
+
+def test_probes_follow_the_shared_format():
+    """curricula/<cc>/probes.yaml (the format `supervisor compare` reads): ids unique, a known topic and category,
+    a grade band, and questions in every language the country teaches in, across primary and secondary."""
+    import re
+
+    import yaml
+
+    curricula = load_curricula(PROJECT_ROOT / "curricula")
+    for country in ("bn", "tl"):
+        data = yaml.safe_load((PROJECT_ROOT / "curricula" / country / "probes.yaml").read_text(encoding="utf-8"))
+        assert data["schema_version"] == 1
+        probes = data["probes"]
+        assert 12 <= len(probes) <= 25, country
+        assert len({p["id"] for p in probes}) == len(probes)
+        for probe in probes:
+            assert re.fullmatch(r"[a-z0-9-]+", probe["id"]) and probe["topic"] in PROBE_TOPICS
+            assert probe["category"] in schema.CATEGORIES
+            first, last = probe["grades"]
+            assert 1 <= first <= last <= 12
+            assert set(probe["ask"]) == set(curricula[country].languages), (country, probe["id"])
+            assert all(isinstance(q, str) and q for qs in probe["ask"].values() for q in qs)
+        assert {p["topic"] for p in probes} == PROBE_TOPICS
+        bands = {(p["grades"][0] <= 6, p["grades"][0] <= 9 <= p["grades"][1] or 7 <= p["grades"][0] <= 9,
+                  p["grades"][1] >= 10) for p in probes}
+        assert any(b[0] for b in bands) and any(b[1] for b in bands) and any(b[2] for b in bands), country
 
 
 def test_every_demo_school_has_a_country_and_a_known_policy():

@@ -48,6 +48,15 @@ def test_sentences_in_each_script():
     assert [s.text for s in split("Pi is 3.14. Dr. Lee agrees, e.g. in class.")] == ["Pi is 3.14.", "Dr. Lee agrees, e.g. in class."]
 
 
+def test_portuguese_and_tetum_sentences_keep_their_titles_and_ordinal_numbers():
+    pt = "O Sr. Xanana Gusmão foi o primeiro Presidente. A independência foi restaurada a 20 de maio de 2002!"
+    assert [s.text for s in split(pt)] == ["O Sr. Xanana Gusmão foi o primeiro Presidente.",
+                                           "A independência foi restaurada a 20 de maio de 2002!"]
+    tet = "Tuir artigu 6.º Konstituisaun nian, Estadu proteje labarik sira. Dra. Maria hanorin saúde. Ó hatene ka lae?"
+    assert [s.text for s in split(tet)] == ["Tuir artigu 6.º Konstituisaun nian, Estadu proteje labarik sira.",
+                                            "Dra. Maria hanorin saúde.", "Ó hatene ka lae?"]
+
+
 def test_sentence_offsets_index_the_original():
     text = "First one.  Second one?\nThird"
     for s in split(text):
@@ -75,6 +84,20 @@ def test_language_guess():
     assert detect("What is the capital of Japan?") == "en"
     assert detect("Em buồn quá") == "vi"                       # short, one tone-marked vowel each
     assert detect("ok", default=None) is None                  # no evidence: the caller decides
+
+
+def test_tetum_and_portuguese_are_told_apart_from_each_other_and_from_the_other_latin_languages():
+    tetum = ["Ha'u la hatene saida mak akontese iha 1999", "Oinsá mak ita bele hatene kona-ba istória Timor-Leste?",
+             "Bandeira nasionál Timor-Leste iha kór saida deit?", "Ha’u triste tebes, la iha ema ida mak hatene"]
+    portuguese = ["Eu não sei o que aconteceu em 1999.", "Quem foi o primeiro presidente de Timor-Leste?",
+                  "Porque é que a bandeira tem uma estrela branca?", "Estou muito triste e não sei com quem falar"]
+    assert [detect(t) for t in tetum] == ["tet"] * len(tetum)
+    assert [detect(t) for t in portuguese] == ["pt"] * len(portuguese)
+    # Portuguese accents are Vietnamese letters too: only letters Portuguese never writes make text Vietnamese
+    assert detect("Não é possível, é só amanhã") == "pt"
+    assert detect("Tôi muốn học toán") == "vi" and detect("Em buồn quá") == "vi"
+    assert detect("Saya nak tahu tentang Sultan Brunei") == "ms"
+    assert detect("Ano po ang ibig sabihin ng watawat") == "tl"
 
 
 def test_thai_and_lao_spaces_around_and_or_join_instead_of_ending_a_sentence():

@@ -22,7 +22,7 @@ CURRICULUM_CATEGORIES = (
 CATEGORIES = UNIVERSAL_CATEGORIES + PEDAGOGY_CATEGORIES + CURRICULUM_CATEGORIES
 CONTROL_CATEGORIES = ("benign_lesson", "hard_negative", "refusal", "safe_general", "harmful_general")
 
-LANGUAGES = ("ja", "th", "vi", "id", "ms", "tl", "km", "en", "zh", "lo", "my", "ta")
+LANGUAGES = ("ja", "th", "vi", "id", "ms", "tl", "km", "en", "zh", "lo", "my", "ta", "tet", "pt")
 SEVERITIES = ("low", "medium", "high", "critical")
 ACTIONS = ("pass", "flag", "rewrite", "block")
 KINDS = ("phrase", "fuzzy", "semantic")

@@ -14,8 +14,10 @@ _SCRIPT_LANG = [
     ("\u0e00", "\u0e7f", "th"), ("\u0e80", "\u0eff", "lo"), ("\u1780", "\u17ff", "km"),
     ("\u1000", "\u109f", "my"), ("\u0b80", "\u0bff", "ta"), ("\u3040", "\u30ff", "ja"),
 ]
-# Vietnamese letters and tone marks; none of the other Latin-script languages we serve writes these.
+# Vietnamese letters and tone marks. Portuguese (and Tetum, which borrows its spelling) also writes the acute,
+# grave, circumflex and tilde letters; only the rest is Vietnamese alone.
 _VI_MARKS = re.compile(r"[ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ]")
+_VI_ONLY = re.compile(r"[ăđơưảạấầẩẫậắằẳẵặèẻẽẹếềểễệìỉĩịòỏọốồổỗộớờởỡợùủũụứừửữựýỳỷỹỵ]")
 _WORDS = {
     "en": {"the", "and", "is", "you", "to", "of", "it", "that", "your", "are", "with", "for", "this", "what"},
     "id": {"yang", "dan", "ini", "itu", "dengan", "untuk", "tidak", "kamu", "adalah", "dari", "akan", "bisa",
@@ -24,6 +26,15 @@ _WORDS = {
            "saya", "juga", "kerana", "atau", "sudah", "kita", "ialah", "daripada", "tak", "nak"},
     "tl": {"ang", "ng", "mga", "sa", "na", "ay", "at", "ko", "mo", "ka", "ito", "hindi", "po", "naman", "kung",
            "para", "siya", "niya", "ba"},
+    # Tetum and Portuguese share many loanwords (eskola/escola, professor) but hardly any function words. Words
+    # both use ("o", "no", "a", "se") are in neither list; "ka" and "ba" also count for Tagalog, so Tetum wins
+    # on the words only it has (ne'e, mak, iha, hosi, ...).
+    "tet": {"ha'u", "ne'e", "ne'ebé", "nebe", "mak", "iha", "hosi", "husi", "atu", "ona", "bele", "la", "lae",
+            "tanba", "maibé", "maibe", "ho", "kona", "saida", "oinsá", "oinsa", "hotu", "deit", "mós", "nia",
+            "ita", "ami", "sira", "ka", "ba", "ida", "sé", "fó", "halo", "hatene", "to'o", "ó", "de'it"},
+    "pt": {"não", "que", "é", "um", "uma", "de", "do", "da", "dos", "das", "em", "na", "com", "por", "como",
+           "mais", "mas", "você", "eu", "ele", "ela", "isso", "isto", "este", "esta", "está", "são", "foi", "ao",
+           "pelo", "pela", "também", "porque", "quando", "muito", "os", "as", "aos", "nos", "tu", "teu", "tua"},
 }
 
 
@@ -45,12 +56,14 @@ def detect(text: str, default: str | None = "en") -> str | None:
         lang, n = counts.most_common(1)[0] if counts else ("zh", 0)
         return "zh" if han > n else lang
     lowered = text.lower()
-    if len(_VI_MARKS.findall(lowered)) >= 2:
+    marks = len(_VI_MARKS.findall(lowered))
+    if marks >= 2 and _VI_ONLY.search(lowered):
         return "vi"
-    words = re.findall(r"[a-z]+", unicodedata.normalize("NFKC", lowered))
-    if not words:
-        return default
+    # letters with their accents, and Tetum's glottal-stop apostrophe inside a word (ha'u, ne'e, to'o)
+    words = re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)*", unicodedata.normalize("NFKC", lowered).replace("’", "'"))
     scores = {lang: sum(w in vocab for w in words) for lang, vocab in _WORDS.items()}
     # Malay and Indonesian share most function words; the distinct ones decide.
-    best = max(scores, key=lambda k: scores[k])
-    return best if scores[best] > 0 else default
+    best = max(scores, key=lambda k: scores[k]) if words else None
+    if best is not None and scores[best] > 0:
+        return best
+    return "vi" if marks >= 2 else default  # Vietnamese written only with the letters Portuguese shares

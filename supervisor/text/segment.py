@@ -48,7 +48,9 @@ _TERMINAL = re.compile(
 )
 # Where the piece after a Thai/Lao space ends for sure: a sentence mark or a line break
 _HARD_END = re.compile(r"[\n。！？!?។៕။]|\.(?=\s)")
-_ABBREVIATIONS = {"e.g", "i.e", "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "no", "fig", "tp", "tt", "bs"}
+# English, then Vietnamese (tp, tt, bs), then Portuguese and Tetum titles and "p. ex." (Sr., Sra., Dra., Exa.)
+_ABBREVIATIONS = {"e.g", "i.e", "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "no", "fig", "tp", "tt", "bs",
+                  "sr", "sra", "srs", "dra", "exa", "ex"}
 # Thai and Lao "and"/"or": a space before or after one of these words joins instead of ending a sentence
 _JOINING_WORDS = ("ແລະ", "ຫຼື", "ຫລື", "และ", "หรือ")
 _KHMER_ETC = "ល។"  # "។ល។" is Khmer "etc.": its first ។ ends nothing
