@@ -14,7 +14,12 @@ Holding starts
    rule forbids (its `requests` examples, `checks/semantic.requested_rules`). Only certain hits count here:
    short messages sit in the uncertain band of user rules far too often ("くわしく教えて" does), and a
    hold costs every such student the whole answer's wait;
-3. mid-stream, from the first sentence on which a held rule scores at all (certain or uncertain band)
+3. before the first word, when the student's message is ON a topic that a rule regenerating answers judges by
+   stance (policy `hold_topic_categories`: a territory, a contested event; the message as near to the rule's
+   examples, either side, as the semantic threshold): a wrong first sentence would already be read when the
+   rest breaks the rule, and the regenerated answer would have to contradict it. Held, the whole answer is
+   regenerated instead;
+4. mid-stream, from the first sentence on which a held rule scores at all (certain or uncertain band)
    without yet asking for a rewrite or block: that sentence and everything after it wait for the end.
 A held answer is judged whole at the end and released at once, or replaced, per the decision.
 """
@@ -23,8 +28,11 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
+
 from .checks.base import CheckContext
 from .checks.semantic import requested_rules
+from .enforce import strategy_of
 from .policy import Policy
 from .rules.model import Rule
 from .rules.rulebook import Compiled
@@ -63,4 +71,20 @@ async def hold_from_start(supervisor: Supervisor, compiled: Compiled, policy: Po
             continue
         if any(not hit.uncertain for kind in rule.kinds for hit in compiled.checks[kind](rule, ctx)):
             return rule.id
+    for rule in compiled.curriculum.rules:
+        if (rule.target == "response" and rule.category in policy.hold_topic_categories
+                and rule.applies_to_grade(grade) and strategy_of(rule) == "regenerate"
+                and policy.action_for(rule, mode) in ("rewrite", "block") and _on_topic(view, compiled, rule)):
+            return rule.id
     return None
+
+
+def _on_topic(view, compiled: Compiled, rule: Rule) -> bool:
+    """The message is about what the rule judges: as near to one of its examples, breaking it or not (the
+    topic, whatever the stance), as the semantic threshold."""
+    index = compiled.index
+    if view.similarities is None or not len(view.sentences) or rule.id not in index.rules:
+        return False
+    own = [index.position[t] for table in (rule.match_examples, rule.no_match_examples)
+           for items in table.values() for t in items if t in index.position]
+    return bool(own) and float(view.similarities[:, np.asarray(own)].max()) >= index.threshold

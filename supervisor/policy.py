@@ -104,6 +104,12 @@ POLICIES_FILE = schema.file_schema(
                     "hold_full_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)},
                                              "description": "Streaming: categories whose answers are held "
                                                             "whole (see supervisor/hold.py for when)."},
+                    "hold_topic_categories": {"type": "array", "items": {"enum": list(schema.CATEGORIES)},
+                                              "description": "Streaming: a question on a topic that rules of "
+                                                             "these categories judge by stance (a territory, "
+                                                             "a contested event) is answered whole, so a "
+                                                             "regenerated answer never contradicts released "
+                                                             "text (see supervisor/hold.py)."},
                     "privacy": PRIVACY,
                     "retention": RETENTION,
                     "min_age": {"type": "integer", "minimum": 3, "maximum": 25,
@@ -171,6 +177,7 @@ class Policy:
     regenerate_attempts: int = 2
     hold: str = "sentence"
     hold_full_categories: tuple[str, ...] = ("self_harm", "sexual_content", "crisis_support")
+    hold_topic_categories: tuple[str, ...] = ("contested_history", "official_terminology")
     privacy: Privacy = field(default_factory=lambda: Privacy())
     retention: Retention | None = None
     min_age: int | None = None
@@ -255,6 +262,8 @@ def load_policies(folder: Path) -> Policies:
                     hold=raw.get("hold", "sentence"),
                     hold_full_categories=tuple(raw.get("hold_full_categories",
                                                        DEFAULT_POLICY.hold_full_categories)),
+                    hold_topic_categories=tuple(raw.get("hold_topic_categories",
+                                                        DEFAULT_POLICY.hold_topic_categories)),
                     privacy=_privacy(raw.get("privacy") or {}),
                     retention=_retention(raw.get("retention"), pfile, data, name, problems),
                     min_age=raw.get("min_age"),

@@ -137,6 +137,7 @@ class StreamSession:
         self._recorded = asyncio.Event()
         self._releasing = True
         self._notes: list[str] = []
+        self._correcting = False       # the next regenerated rest must open by correcting released text
         self._starts: list[int] = []   # where each released chunk (a sentence) starts in the delivered text
         self._task: asyncio.Task | None = None
         self._unrecorded: StoreError | None = None  # why the exchange could not be recorded, if it could not
@@ -288,6 +289,9 @@ class StreamSession:
         consumed = 0          # offset into this answer up to which text was released, staged or replaced
         staged = ""           # checked text held back (holding), not yet released
         lead = "" if first else self._joiner()
+        if self._correcting:  # released text broke the rule: say so before the corrected rest (once released)
+            lead = self._correction()
+            self._correcting = False
         try:
             while True:
                 items = [await queue.get()]
@@ -319,7 +323,7 @@ class StreamSession:
                     return None
                 if step.decision == "rewrite":
                     wants = [f for f in step.findings if verdict.actions[f.rule_id] == "rewrite"]
-                    guidance = self._regeneration_guidance(wants)
+                    guidance = self._regeneration_guidance(wants, self._released_breaches(verdict, boundary))
                     if guidance is not None:
                         return guidance
                     piece = await self._rewritten(piece, wants, verdict, boundary)
@@ -380,7 +384,7 @@ class StreamSession:
                 self.result.actions[f.rule_id] = verdict.actions[f.rule_id]
                 self.result.decision = strictest([self.result.decision, verdict.actions[f.rule_id]])
 
-    def _regeneration_guidance(self, findings: list[Finding]) -> str | None:
+    def _regeneration_guidance(self, findings: list[Finding], released: list[str]) -> str | None:
         if self._regenerate is None or self.policy.regenerate_attempts < 1:
             return None  # without an upstream to ask again, regeneration falls back to removal
         curriculum = self.compiled.curriculum
@@ -388,7 +392,32 @@ class StreamSession:
         wanting = [r for r in rules if r and strategy_of(r) == "regenerate"]
         if not wanting:
             return None
-        return " ".join(dict.fromkeys(r.rewrite.guidance or r.description for r in wanting))
+        guidance = " ".join(dict.fromkeys(r.rewrite.guidance or r.description for r in wanting))
+        if released:
+            # the student has read a sentence that breaks the rule and it cannot be taken back: the rest opens
+            # with an explicit correction (the stream says so first, see _correction), never a silent contradiction
+            self._correcting = True
+            guidance += (" The student has already read the following, which is wrong: "
+                         + " ".join(f"«{s}»" for s in released)
+                         + " Begin by stating the correct fact plainly, then continue.")
+        return guidance
+
+    @staticmethod
+    def _released_breaches(verdict: Verdict, boundary: int) -> list[str]:
+        """Sentences the student already read on which a rule scores: flagged (released on purpose, for a
+        teacher) or in a rule's uncertain band (released while the evidence was doubtful). A regenerated rest
+        that puts the topic right would contradict them, so it has to say that they were wrong."""
+        return list(dict.fromkeys(f.sentence for f in (*verdict.findings, *verdict.uncertain)
+                                  if f.target == "response" and f.span[1] <= boundary))
+
+    def _correction(self) -> str:
+        """The lead of a regenerated rest that corrects released text: the curriculum's `corrected` message in
+        the student's language, on its own paragraph."""
+        curriculum = self.compiled.curriculum
+        note = curriculum.message(curriculum.corrected, self.result.lang or curriculum.languages[0])
+        if not note:
+            return self._joiner()
+        return ("\n\n" if self.result.delivered.strip() else "") + note + "\n\n"
 
     async def _rewritten(self, piece: str, findings: list[Finding], verdict: Verdict,
                          boundary: int) -> str | None:

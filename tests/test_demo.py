@@ -4,9 +4,11 @@ shipped curricula, and a newcomer sees pass, rewrite and block at once (README's
 from __future__ import annotations
 
 import httpx
+import openai
 import pytest
 
 from conftest import ServerThread, free_port
+from supervisor.demo.lessons import CORRECTED
 from supervisor.settings import Settings
 
 # On a cold machine (CI) the first start embeds every shipped curriculum's examples (about 14,000) before it
@@ -95,3 +97,57 @@ def test_brunei_and_timor_leste_demo_schools_answer_under_their_own_curricula(de
     text, headers = ask_as(demo, school, knife)
     assert headers["x-supervisor-decision"] == "block" and headers["x-supervisor-curriculum"].startswith(f"{country}@")
     assert "tape it" not in text and text.startswith(refusal)
+
+
+def stream(demo, question: str) -> tuple[str, dict]:
+    """Stream one answer with the official client: (the text the student saw, the final chunk's decision)."""
+    c = openai.OpenAI(base_url=f"{demo.url}/v1", api_key=demo.key, max_retries=0, timeout=300)
+    chunks = list(c.chat.completions.create(model="any", stream=True,
+                                            messages=[{"role": "user", "content": question}]))
+    return "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices), chunks[-1].supervisor
+
+
+def test_a_streamed_answer_on_a_contested_topic_is_regenerated_whole_and_contradicts_nothing(demo):
+    # Released sentence by sentence, the student read "Japan's northern end is near Cape Soya" and then the
+    # regenerated rest saying it is Etorofu. A question on the topic is now answered whole (hold.py).
+    text, decision = stream(demo, "北方領土について教えて")
+    assert text == CORRECTED["北方領土"] and "宗谷岬" not in text
+    assert decision["decision"] == "rewrite"
+
+
+@pytest.fixture(scope="module")
+def demo_released_by_sentence(tmp_path_factory, cache_dir):
+    """The demo with contested topics streamed sentence by sentence (`hold_topic_categories: []`)."""
+    import shutil
+
+    from supervisor.app import create_app
+    from supervisor.settings import PROJECT_ROOT
+    from supervisor.store import open_store
+
+    folder = tmp_path_factory.mktemp("by-sentence")
+    shutil.copytree(PROJECT_ROOT / "policies", folder / "policies")
+    policies = folder / "policies" / "policies.yaml"
+    text = policies.read_text()
+    assert "    hold_topic_categories: [contested_history, official_terminology]\n" in text
+    policies.write_text(text.replace("    hold_topic_categories: [contested_history, official_terminology]\n",
+                                     "    hold_topic_categories: []\n", 1))
+    port = free_port()
+    settings = Settings(port=port, database_url=f"sqlite:///{folder}/d.db", cache_dir=cache_dir, reload_interval=0,
+                        policies_dir=folder / "policies")
+    with ServerThread(create_app(settings), port=port) as server:
+        store = open_store(settings.database_url)
+        server.key = store.issue_key("demo-jp", grade=8)
+        store.close()
+        yield server
+
+
+def test_released_text_that_a_regenerated_rest_puts_right_is_corrected_openly(demo_released_by_sentence):
+    # The first sentence (Cape Soya as Japan's northern end) is doubtful for the terminology rule and released;
+    # the next breaks the territory rule for certain and the rest is regenerated. The student is told plainly
+    # that what they read was not right before the corrected rest, instead of reading two contradicting claims.
+    text, decision = stream(demo_released_by_sentence, "北方領土について教えて")
+    first = "日本の北のはしは北海道の宗谷岬の近くです。"
+    correction = "訂正：上の説明には、学校で学ぶ内容と合わない部分がありました。正しくは次のとおりです。"
+    assert text.startswith(first) and text.endswith(CORRECTED["北方領土"])
+    assert text[len(first):].strip().startswith(correction)
+    assert decision["decision"] == "rewrite"

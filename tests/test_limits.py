@@ -89,7 +89,8 @@ def test_a_streamed_answer_over_the_limit_ends_in_the_refusal(small, answers):
     chunks = list(c.chat.completions.create(model="x", stream=True,
                                             messages=[{"role": "user", "content": "tell me everything"}]))
     text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-    released = text.split("\n\n")[0]
+    # what was released before the refusal (nothing, when the upstream outran the first check: a busy machine)
+    released = text.rpartition("\n\n")[0]
     assert len(released) <= MAX_CHARS and LONG_ANSWER.startswith(released)   # checked sentences only
     assert text != LONG_ANSWER and chunks[-1].supervisor["decision"] == "block"
     assert chunks[-1].supervisor["rules"] == ["policy.answer-length"]

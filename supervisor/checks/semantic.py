@@ -202,7 +202,7 @@ def make_check(index: SemanticIndex, learned=None):
         # the head may lead only for what a sentence shows by what it is about (universal safety, and pedagogy:
         # "copy this and hand it in"): in curriculum and culture the same topic is taught or violated by its
         # stance ("Takeshima is Japan's" / "is Korea's"), which a head over a sentence's meaning cannot tell apart
-        may_lead = probs is not None and rule.category in HEAD_LED_CATEGORIES and rule.target == "response"
+        may_lead = probs is not None and rule.category in HEAD_LED_CATEGORIES
         if probs is not None:
             head = probs[:, column]
             limits = learned.thresholds[label]

@@ -343,4 +343,5 @@ def _assemble(country: str, data: dict, rules: list[Rule], docs: dict[str, Docum
         questions=_texts(background.get("questions", {})),
         tasks=_texts(background.get("tasks", {})),
         refusals=_texts(background.get("refusals", {})),
+        corrected=_merge_texts(base_msgs.get("corrected"), msgs.get("corrected")),
     )

@@ -116,6 +116,10 @@ COUNTRY_FILE = file_schema(
                          "description": "Local help for a student in distress. Name the kind of help; never "
                                         "invent a hotline number."},
                 "rewritten": {**_TEXT_PER_LANGUAGE, "description": "Note added when part of an answer was changed."},
+                "corrected": {**_TEXT_PER_LANGUAGE,
+                              "description": "Said before a streamed answer's regenerated rest when a sentence the "
+                                             "student had already read broke a rule: that it was wrong, and that "
+                                             "the correct explanation follows."},
             },
         },
         "help_markers": {
