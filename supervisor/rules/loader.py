@@ -26,6 +26,8 @@ BASELINE_DIR = "_baseline"
 BASELINE_FILE = "baseline.yaml"
 COUNTRY_FILE = "country.yaml"
 LESSONS_FILE = "lessons.yaml"
+# the questions `supervisor compare` asks (curricula/<cc>/probes.yaml): read by the compare command, not rules
+PROBES_FILE = "probes.yaml"
 # lessons: what good answers say (background for rules on the AI's answer); questions: what students ordinarily
 # ask (background for rules that read the student's message, such as crisis disclosures)
 BACKGROUNDS = ("lessons", "questions", "tasks", "refusals")
@@ -128,7 +130,7 @@ class _FileSet:
 
 
 def _rule_files(folder: Path, main_file: str) -> list[Path]:
-    return sorted(p for p in folder.glob("*.yaml") if p.name not in (main_file, LESSONS_FILE))
+    return sorted(p for p in folder.glob("*.yaml") if p.name not in (main_file, LESSONS_FILE, PROBES_FILE))
 
 
 def _load_lessons(folder: Path, problems: list[Problem], files: _FileSet,
