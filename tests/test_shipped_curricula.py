@@ -10,7 +10,7 @@ from supervisor.rules import schema
 from supervisor.rules.loader import load_curricula
 from supervisor.settings import PROJECT_ROOT
 
-SHIPPED = ("jp", "th", "vn", "id", "my", "ph", "kh", "sg")
+SHIPPED = ("jp", "th", "vn", "id", "my", "ph", "kh", "sg", "la", "mm")
 
 
 def test_shipped_curricula_load_and_extend_the_baseline():
