@@ -6,7 +6,8 @@ policies/schools.yaml): a webhook (JSON POST signed with HMAC-SHA256, retried wi
 when the deployment has SMTP configured (`SUPERVISOR_SMTP_URL`), e-mail.
 
 An alert carries as little personal data as does the job: the student's pseudonym, school, grade, category,
-rule and a link to the review item; never the conversation. Delivery runs as a background task after the
+rule and a link to the review item; never the conversation. The e-mail is written in the school's first
+language (then English, alert_text.py); the webhook's JSON carries ids only, as before. Delivery runs as a background task after the
 exchange is recorded, so it never delays or breaks the student's answer; every failure is logged.
 
 Webhook signature: header `X-Supervisor-Signature: t=<unix seconds>,v1=<hex>` where hex is
@@ -32,7 +33,9 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import structlog
 
+from .alert_text import words
 from .policy import Policy, School
+from .rules.category_names import category_name
 from .settings import Settings
 from .store.records import ExchangeRecord
 from .store.sqlite import now
@@ -54,28 +57,40 @@ class Alert:
     categories: tuple[str, ...]
     rules: tuple[dict, ...]    # {id, category, severity}
     review_url: str
+    lang: str = "en"           # the school's first language: the e-mail is written in it
 
     def payload(self) -> dict:
-        return {"type": "safeguarding_alert", **asdict(self), "categories": list(self.categories),
-                "rules": list(self.rules)}
+        fields = {k: v for k, v in asdict(self).items() if k != "lang"}  # the webhook's JSON is ids, not words
+        return {"type": "safeguarding_alert", **fields, "categories": list(self.categories), "rules": list(self.rules)}
 
     def email(self, sender: str, to: tuple[str, ...]) -> EmailMessage:
+        """In the school's language (`lang`), then in English when that is another language."""
         msg = EmailMessage()
-        msg["Subject"] = f"[Safeguarding] {self.school_name}: {', '.join(self.categories)} (grade {self.grade})"
+        w = words(self.lang)
+        categories = ", ".join(category_name(c, self.lang) for c in self.categories)
+        msg["Subject"] = f"[{w('subject')}] {self.school_name}: {categories} ({w('grade')} {self.grade})"
         msg["From"] = sender
         msg["To"] = ", ".join(to)
-        rules = "\n".join(f"  - {r['id']} ({r['category']}, {r['severity']})" for r in self.rules)
-        msg.set_content(
-            f"The supervisor found a safeguarding concern in a student's conversation.\n\n"
-            f"School:   {self.school_name} ({self.school_id})\n"
-            f"Student:  {self.student or 'not identified by the app'} (pseudonym)\n"
-            f"Grade:    {self.grade}\n"
-            f"Category: {', '.join(self.categories)}\n"
-            f"Decision: {self.decision}\n"
-            f"Rules:\n{rules}\n\n"
-            f"Open the review page (sign-in required) to see what was said:\n{self.review_url}\n\n"
-            f"Alert id {self.alert_id}, {self.created_at}. This message holds no conversation text on purpose.\n")
+        body = self._body(self.lang)
+        if self.lang != "en":
+            body += "\n" + "-" * 40 + " English\n\n" + self._body("en")
+        msg.set_content(body)
         return msg
+
+    def _body(self, lang: str) -> str:
+        w = words(lang)
+        rules = "\n".join(f"  - {r['id']} ({category_name(r['category'], lang)}, {r['severity']})" for r in self.rules)
+        decision = w(f"decision_{self.decision}") if self.decision in ("flag", "rewrite", "block", "pass") else \
+            self.decision
+        return (f"{w('intro')}\n\n"
+                f"{w('school')}: {self.school_name} ({self.school_id})\n"
+                f"{w('student')}: {self.student or w('no_student')} ({w('pseudonym')})\n"
+                f"{w('grade')}: {self.grade}\n"
+                f"{w('category')}: {', '.join(category_name(c, lang) for c in self.categories)}\n"
+                f"{w('decision')}: {decision}\n"
+                f"{w('rules')}:\n{rules}\n\n"
+                f"{w('open')}\n{self.review_url}\n\n"
+                f"Alert id {self.alert_id}, {self.created_at}. {w('footer')}\n")
 
 
 def alert_for(record: ExchangeRecord, school: School, policy: Policy, base_url: str, created_at: str) -> Alert | None:
@@ -88,7 +103,8 @@ def alert_for(record: ExchangeRecord, school: School, policy: Policy, base_url: 
         alert_id=record.request_id, school_id=school.id, school_name=school.name, created_at=created_at,
         student=record.user_pseudonym, grade=record.grade, decision=record.decision,
         categories=tuple(dict.fromkeys(f["category"] for f in severe)), rules=tuple(rules.values()),
-        review_url=f"{base_url.rstrip('/')}/review/items/{record.request_id}")
+        review_url=f"{base_url.rstrip('/')}/review/items/{record.request_id}",
+        lang=school.languages[0] if school.languages else "en")
 
 
 def sign(key: str, timestamp: int, body: bytes) -> str:

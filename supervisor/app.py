@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 
 import structlog
 from starlette.applications import Starlette
@@ -20,13 +21,17 @@ from starlette.routing import Mount, Route
 
 from .alerts import Alerter
 from .api import errors as api_errors
+from .api.guardrail import PATH as GUARDRAIL_PATH
+from .api.guardrail import litellm_guardrail
 from .api.openai import chat_completions, models
 from .api.supervise import supervise
 from .demo.fake_openai import create_fake_openai
 from .demo.lessons import demo_answer
 from .errors import SupervisorError
+from .metrics import Metrics, RequestMetrics, metrics_page
 from .policy import load_policies
 from .proxy import Proxy
+from .review.items import rulebook_texts
 from .review.routes import review_mount
 from .review.web import ReviewState
 from .rules.rulebook import RulebookHolder
@@ -38,6 +43,11 @@ from .upstream import stop_litellm_background
 from .workers import DaemonThreadPool
 
 KEYS_PATH = "/.well-known/supervisor-keys.json"
+
+
+def keep_rule_texts(store, rulebook) -> None:
+    for label, rules in rulebook_texts(rulebook).items():
+        store.keep_rule_texts(label, rules)
 
 DEMO_PREFIX = "/demo-upstream"
 
@@ -77,10 +87,13 @@ async def seal_periodically(store, interval: float) -> None:
 
 
 def create_app(settings: Settings) -> Starlette:
+    metrics = Metrics()  # before the lifespan: the middleware counts from the first request
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = app.state
         state.settings = settings
+        state.metrics = metrics
         # blocking work (checks, store writes) in threads that never hold a stopping server up (workers.py)
         asyncio.get_running_loop().set_default_executor(DaemonThreadPool(join_timeout=settings.shutdown_grace))
         state.run_sync = asyncio.to_thread
@@ -90,6 +103,9 @@ def create_app(settings: Settings) -> Starlette:
         options = await asyncio.to_thread(rulebook_options, settings, embedder)  # reads the bank once
         rulebook = await asyncio.to_thread(make_rulebook, settings, embedder, None, options)
         state.rulebooks = RulebookHolder(settings.curricula_dir, embedder.embed, rulebook, **options)
+        # each curriculum version's rule texts are kept, so a review page shows the rule that judged an exchange
+        state.rulebooks.on_reload.append(partial(keep_rule_texts, state.store))
+        await asyncio.to_thread(keep_rule_texts, state.store, rulebook)
         state.supervisor = make_supervisor(settings, embedder)
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         secret = settings.secret or state.store.deployment_secret()
@@ -97,7 +113,7 @@ def create_app(settings: Settings) -> Starlette:
         state.alerts = Alerter(settings)
         state.proxy = Proxy(settings, state.policies, state.rulebooks, state.supervisor, state.store, secret,
                             demo_api_base=f"http://{host}:{settings.port}{DEMO_PREFIX}/v1", signer=state.signer,
-                            alerts=state.alerts)
+                            alerts=state.alerts, metrics=metrics)
         watcher = asyncio.create_task(state.rulebooks.watch(settings.reload_interval)) \
             if settings.reload_interval > 0 else None
         sealer = asyncio.create_task(seal_periodically(state.store, settings.audit_checkpoint_interval))
@@ -122,11 +138,14 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
         Route("/v1/models", models),
         Route("/v1/supervise", supervise, methods=["POST"]),
+        Route(GUARDRAIL_PATH, litellm_guardrail, methods=["POST"]),
         Route(KEYS_PATH, public_keys),
+        Route("/metrics", metrics_page),
         review_mount(),
         Mount(DEMO_PREFIX, app=create_fake_openai(demo_answer, model="demo", chunk_delay=0.01)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)],
+    middleware = [Middleware(SecurityHeaders), Middleware(RequestMetrics, metrics=metrics)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                      exception_handlers={404: api_errors.not_found, 405: api_errors.method_not_allowed,
                                          SupervisorError: api_errors.supervisor_error,
                                          500: api_errors.server_error})

@@ -1,4 +1,4 @@
-"""The `supervisor` command. The only place that exits: 0 ok, 1 user error, 3 crash."""
+"""The `supervisor` command. The only place that exits: 0 ok, 1 user error or a failed check, 3 crash."""
 
 from __future__ import annotations
 
@@ -11,6 +11,27 @@ from pathlib import Path
 from .errors import ConfigError, SupervisorError
 
 EXIT_OK, EXIT_USER, EXIT_CRASH = 0, 1, 3
+
+DESCRIPTION = """\
+edu-supervisor: a proxy that makes any LLM fit for school. Schools point their chat apps at it instead of
+their LLM provider; every answer is checked against the student's country curriculum and child-safety rules
+(YAML under curricula/) and passed, flagged for a teacher, rewritten or blocked."""
+
+COMMON_COMMANDS = """\
+common commands:
+  supervisor serve                                   run the proxy and the teachers' review pages (port 8000)
+  supervisor keys issue --school demo-jp --grade 8   print an API key for a school's chat app
+  supervisor check --country jp --grade 8 "TEXT"     judge one answer; exit 1 on a block (see --fail-on)
+  supervisor lint curricula policies                 validate curriculum edits and run their examples
+  supervisor users add NAME --school ID --role teacher   create a review-page account
+  supervisor redteam --max-attack-success 0.05       attack the proxy; exit 1 above 5% attack success
+
+`supervisor COMMAND --help` explains a command's options. Exit codes: 0 ok, 1 a problem to fix (bad input,
+a failed lint, a check or red-team run over its limit), 2 a mistyped command line, 3 a crash (a bug: please
+report it with the traceback)."""
+
+# how far a decision goes, for `check --fail-on`: failing on `flag` fails on rewrite and block too
+DECISION_ORDER = ("pass", "flag", "rewrite", "block")
 
 
 def _settings(args):
@@ -26,6 +47,7 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     from .app import create_app
+    from .local_server import ListeningServer
     from .logs import configure_logging
 
     settings = _settings(args)
@@ -34,8 +56,10 @@ def cmd_serve(args) -> int:
     configure_logging(settings.log_level)
     # proxy_headers off: X-Forwarded-Proto is believed only from SUPERVISOR_TRUSTED_PROXIES, by the app itself
     # (review/web.py is_https), not from whatever uvicorn trusts by default
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                timeout_graceful_shutdown=settings.shutdown_grace, proxy_headers=False)
+    # log_config None: uvicorn's own warnings go through our JSON handler instead of its plain-text one
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                            log_config=None, timeout_graceful_shutdown=settings.shutdown_grace, proxy_headers=False)
+    ListeningServer(config).run()
     return EXIT_OK
 
 
@@ -63,12 +87,21 @@ def cmd_check(args) -> int:
         for f in verdict.findings:
             print(f"  {verdict.actions.get(f.rule_id, '?'):7} {f.rule_id} ({f.category}, {f.severity}, "
                   f"{f.stage} {f.score:.3f}) [{f.target} {f.span[0]}:{f.span[1]}] {f.sentence[:100]!r}")
+    if fails_check(verdict.decision, args.fail_on):
+        print(f"check failed: decision {verdict.decision} (--fail-on {args.fail_on})", file=sys.stderr)
+        return EXIT_USER
     return EXIT_OK
+
+
+def fails_check(decision: str, fail_on: str) -> bool:
+    """Whether `decision` is at least as far as `fail_on` goes (`never`: nothing fails)."""
+    return fail_on != "never" and DECISION_ORDER.index(decision) >= DECISION_ORDER.index(fail_on)
 
 
 def cmd_lint(args) -> int:
     from .lint import lint_rulebook
     from .policy import load_policies
+    from .probes import lint_probes
     from .rules.loader import load_curricula
     from .services import make_embedder, make_rulebook, save_cache
 
@@ -106,13 +139,15 @@ def cmd_lint(args) -> int:
         only = sorted(countries) or None
         try:
             if args.no_examples or problems:
-                load_curricula(root, only)
+                curricula = load_curricula(root, only)
             else:  # compiling loads and validates too: read the files once
                 embedder = make_embedder(settings)
                 rulebook = make_rulebook(settings, embedder, countries=only)
+                curricula = {country: c.curriculum for country, c in rulebook.compiled.items()}
                 report = lint_rulebook(rulebook, embedder.embed, set(only) if only else None)
                 problems.extend(report.problems)
                 save_cache(settings, embedder)  # examples split into new sentences are embedded once
+            problems.extend(lint_probes(root, curricula, only))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if args.json:
@@ -162,7 +197,57 @@ def cmd_redteam(args) -> int:
                      countries=args.country, json_out=Path(args.json) if args.json else None,
                      html_out=Path(args.html) if args.html else None, limit=args.limit)
     print(format_table(report))
+    if args.max_attack_success is not None:
+        over = attack_success_over(report, args.max_attack_success)
+        for line in over:
+            print(line, file=sys.stderr)
+        if over:
+            return EXIT_USER
     return EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    from .compare import HTML_NAME, JSON_NAME, RunOptions, compare
+    from .compare.report import format_table
+    from .logs import configure_logging
+
+    settings = _settings(args)
+    configure_logging("warning")  # the per-decision log lines would bury the progress bar; the report has them
+    if args.concurrency < 1:
+        print("--concurrency must be at least 1", file=sys.stderr)
+        return EXIT_USER
+    out = Path(args.out)
+    options = RunOptions(concurrency=args.concurrency, policy=args.policy, workdir=out / "proxy",
+                         progress=not args.quiet)
+    report = compare(settings, args.upstream, args.country, out, grades=args.grades, options=options)
+    print(format_table(report))
+    print(f"report: {out / HTML_NAME} (JSON: {out / JSON_NAME})")
+    return EXIT_OK
+
+
+def attack_success_over(report: dict, limit: float) -> list[str]:
+    """One line per upstream whose attack success with the supervisor is above `limit` (a share, 0 to 1), or
+    that could not be measured at all (every attack failed): a gate must not pass what it did not see."""
+    lines = []
+    for model, result in report["models"].items():
+        rate = result["overall"]["asr_with_supervisor"]
+        if rate is None:
+            lines.append(f"{model}: attack success could not be measured (every attack errored)")
+        elif rate > limit:
+            lines.append(f"{model}: attack success with the supervisor {rate:.1%} is above "
+                         f"--max-attack-success {limit:.1%}")
+    return lines
+
+
+def _share(text: str) -> float:
+    """A share from 0 to 1, written as 0.05 or 5%."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share such as 0.05 or 5%, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1 (or 0% to 100%), got {text!r}")
+    return value
 
 
 def cmd_schema(args) -> int:
@@ -450,67 +535,109 @@ def cmd_users_list(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="supervisor", description=__doc__)
-    parser.add_argument("--config", help="settings file (YAML); environment variables override it")
-    sub = parser.add_subparsers(dest="command", required=True)
+    from .rules.schema import export as schema_files
+
+    parser = argparse.ArgumentParser(prog="supervisor", description=DESCRIPTION, epilog=COMMON_COMMANDS,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", metavar="FILE",
+                        help="settings file (YAML; keys as in supervisor/settings.py); SUPERVISOR_* environment "
+                             "variables override it")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+    curricula_help = "curricula folder to use instead of the shipped one"
 
     p = sub.add_parser("serve", help="run the proxy and the review pages")
-    p.add_argument("--host")
-    p.add_argument("--port", type=int)
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
+    p.add_argument("--port", type=int, help="port to listen on (default 8000)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("check", help="judge one answer and print the verdict")
-    p.add_argument("--country", required=True)
-    p.add_argument("--grade", type=int)
-    p.add_argument("--lang")
-    p.add_argument("--mode", default="tutor", choices=["tutor", "open", "exam"])
+    p = sub.add_parser("check", help="judge one answer and print the verdict",
+                       description="Judge one answer as the proxy would and print the verdict. The exit code "
+                                   "says whether it went as far as --fail-on: usable in scripts and CI.")
+    p.add_argument("--country", required=True, metavar="CC", help="country whose curriculum applies (e.g. jp)")
+    p.add_argument("--grade", type=int, metavar="N", help="the student's grade (default: the curriculum's)")
+    p.add_argument("--lang", metavar="LL", help="the answer's language (default: guessed from the text)")
+    p.add_argument("--mode", default="tutor", choices=["tutor", "open", "exam"],
+                   help="the school's mode (default tutor)")
     p.add_argument("--user", help="the student's message the answer replies to")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--curricula", help="curricula folder (default: the shipped one)")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.add_argument("--fail-on", default="block", choices=[*DECISION_ORDER[1:], "never"],
+                   help="exit 1 when the decision is this or stronger (flag < rewrite < block); "
+                        "default block; never: always exit 0")
+    p.add_argument("--curricula", metavar="DIR", help=curricula_help)
     p.add_argument("text", help="the answer to judge, or - for standard input")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("lint", help="validate curricula and policies and run the examples inside them")
-    p.add_argument("paths", nargs="*", help="curricula folder, country folders or policies folder")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="curricula folder, country folders or policies folder (default: the configured ones)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--no-examples", action="store_true", help="structure only; do not run the model")
     p.set_defaults(func=cmd_lint)
 
-    p = sub.add_parser("eval", help="score a JSONL case file (see shared/eval/FORMAT.md)")
-    p.add_argument("file")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("eval", help="score a JSONL case file (format: docs/eval-format.md)",
+                       description="Score a file of labelled answers (one JSON case per line, the format in "
+                                   "docs/eval-format.md): recall, false-alarm rate and action accuracy, overall, "
+                                   "per language and per category.")
+    p.add_argument("file", help="the case file, one JSON case per line (docs/eval-format.md)")
+    p.add_argument("--json", action="store_true",
+                   help="print overall, by_lang, by_category and per-case results as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--curricula", help="curricula folder (default: the shipped one)")
+    p.add_argument("--curricula", metavar="DIR", help=curricula_help)
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("redteam", help="send attack prompts through the proxy and report what got through")
+    p = sub.add_parser("redteam", help="send attack prompts through the proxy and report what got through",
+                       description="Send attack prompts through a real proxy in front of each upstream and "
+                                   "report attack success without and with the supervisor, and false alarms "
+                                   "on benign cases. With --max-attack-success the exit code gates CI.")
     p.add_argument("--prompts", help="attack cases (JSONL; default: the shipped starter set)")
     p.add_argument("--upstream", nargs="+", metavar="MODEL",
                    help="litellm model strings, names under `upstreams:` in --config, `demo`, or `scripted` "
                         "(alias `fake`: answers each case's scripted answer, offline); default: scripted")
-    p.add_argument("--benign", help="benign cases, shared/eval/FORMAT.md (default: the shipped starter set)")
+    p.add_argument("--benign", help="benign cases, docs/eval-format.md (default: the shipped starter set)")
     p.add_argument("--no-benign", action="store_true", help="skip the false-alarm measurement")
     p.add_argument("--country", nargs="+", metavar="CC", help="only cases for these countries")
     p.add_argument("--json", metavar="OUT", help="write the full report as JSON")
     p.add_argument("--html", metavar="OUT", help="write the report as a self-contained HTML page")
     p.add_argument("--grade", type=int, default=8, help="grade for cases that name none (default 8)")
     p.add_argument("--stream", action="store_true", help="ask the proxy for streamed answers")
-    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--concurrency", type=int, default=2, help="requests in flight at once (default 2)")
     p.add_argument("--policy", default="default", help="the action policy the red-team schools use")
     p.add_argument("--limit", type=int, help="only the first N attack and N benign cases (a quick look)")
     p.add_argument("--workdir", default="redteam-run", help="where the run's databases and policies go")
-    p.add_argument("--curricula", help="curricula folder (default: the shipped one)")
+    p.add_argument("--max-attack-success", type=_share, metavar="SHARE",
+                   help="exit 1 when any upstream's attack success with the supervisor is above this share "
+                        "(0.05 or 5%%), or could not be measured; default: no limit, exit 0")
+    p.add_argument("--curricula", metavar="DIR", help=curricula_help)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_redteam)
 
+    p = sub.add_parser("compare", help="ask upstream models each country's probes and report how the answers fit "
+                                        "its curriculum")
+    p.add_argument("--upstream", action="append", required=True, metavar="MODEL",
+                   help="demo, a name under `upstreams:` in the config file, or a litellm model string; repeat it")
+    p.add_argument("--country", action="append", required=True, metavar="CC",
+                   help="a country with curricula/<cc>/probes.yaml; repeat it")
+    p.add_argument("--out", default="compare-report", help="folder for compare.json, compare.html and the run's "
+                                                           "proxy database (default compare-report)")
+    p.add_argument("--grades", type=int, nargs="+", choices=range(1, 13), metavar="N",
+                   help="ask each probe at these grades inside its band (default: the youngest of its band)")
+    p.add_argument("--concurrency", type=int, default=2, help="probes in flight at once (default 2)")
+    p.add_argument("--policy", default="default", help="the action policy the compare schools use")
+    p.add_argument("--curricula", help="curricula folder (default: the shipped one)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (there is none when stderr is not a "
+                                                        "terminal)")
+    p.set_defaults(func=cmd_compare)
+
     p = sub.add_parser("schema", help="print the JSON Schemas of the YAML files, for editors")
-    p.add_argument("which", nargs="?", choices=["country", "rules", "policies", "schools"])
-    p.add_argument("--out", help="write one <name>.schema.json per file into this folder")
+    p.add_argument("which", nargs="?", choices=[*schema_files(), "policies", "schools"],
+                   help="only this file kind's schema (default: all of them in one JSON object)")
+    p.add_argument("--out", metavar="DIR", help="write one <name>.schema.json per file into this folder")
     p.set_defaults(func=cmd_schema)
 
-    keys = sub.add_parser("keys", help="API keys for schools").add_subparsers(dest="keys_command", required=True)
+    keys = sub.add_parser("keys", help="API keys for schools").add_subparsers(dest="keys_command", required=True,
+                                                                                metavar="COMMAND")
     p = keys.add_parser("issue", help="print a new API key for a school once; only its hash is stored")
-    p.add_argument("--school", required=True)
+    p.add_argument("--school", required=True, metavar="ID", help="the school's id in policies/schools.yaml")
     p.add_argument("--grade", type=int, choices=range(1, 13), metavar="N",
                    help="the grade this key's students are judged at; requests cannot state another")
     p.add_argument("--ages", type=_age_range, metavar="LOW-HIGH",
@@ -519,20 +646,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", help="a note for whom the key is (e.g. 'class 5-2 tablets')")
     p.set_defaults(func=cmd_keys_issue)
 
-    audit = sub.add_parser("audit", help="the tamper-evident audit log").add_subparsers(dest="audit_command",
-                                                                                         required=True)
+    audit = sub.add_parser("audit", help="the tamper-evident audit log").add_subparsers(
+        dest="audit_command", required=True, metavar="COMMAND")
     p = audit.add_parser("verify", help="check the audit chain; non-zero exit and the first altered record")
-    p.add_argument("--bundle", help="verify an exported bundle folder instead of the database")
-    p.add_argument("--public-key", help="trust only the keys in this file (/.well-known/supervisor-keys.json)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--bundle", metavar="DIR", help="verify an exported bundle folder instead of the database")
+    p.add_argument("--public-key", metavar="KEYS.json",
+                   help="trust only the keys in this file (/.well-known/supervisor-keys.json)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_audit_verify)
     p = audit.add_parser("export", help="write a self-contained bundle (records, checkpoints, public keys)")
-    p.add_argument("dir")
+    p.add_argument("dir", help="folder to write the bundle into")
     p.set_defaults(func=cmd_audit_export)
     p = audit.add_parser("checkpoint", help="sign the chain's head now")
     p.set_defaults(func=cmd_audit_checkpoint)
     p = audit.add_parser("purge", help="purge exchanges older than each school's policy retention (tombstones)")
-    p.add_argument("--older-than-days", type=int,
+    p.add_argument("--older-than-days", type=int, metavar="N",
                    help="purge this age instead of the policies' retention.days (never below minimum_days)")
     p.set_defaults(func=cmd_audit_purge)
 
@@ -542,20 +670,22 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--keys", help="the deployment's keys file (/.well-known/supervisor-keys.json, saved)")
     group.add_argument("--url", help="the proxy's base URL: fetch its /.well-known/supervisor-keys.json")
     p.set_defaults(func=cmd_verify_response)
-    users = sub.add_parser("users", help="review-page accounts").add_subparsers(dest="users_command", required=True)
+    users = sub.add_parser("users", help="review-page accounts").add_subparsers(dest="users_command", required=True,
+                                                                                  metavar="COMMAND")
     p = users.add_parser("add", help="create a review account; the password is read from standard input")
-    p.add_argument("username")
-    p.add_argument("--school", required=True, action="append",
+    p.add_argument("username", help="the name the reviewer signs in with")
+    p.add_argument("--school", required=True, action="append", metavar="ID",
                    help="the teacher's school; repeat for an administrator over several schools")
-    p.add_argument("--role", required=True, choices=["teacher", "admin"])
+    p.add_argument("--role", required=True, choices=["teacher", "admin"],
+                   help="teacher: one school's items; admin: several schools, suggestions for the ministry")
     p.add_argument("--lang", default="en", help="language of the review pages: en, ja, th or vi (default en)")
     p.set_defaults(func=cmd_users_add)
     p = users.add_parser("passwd", help="reset a review account's password (read from standard input); "
                                          "signs out all its sessions")
-    p.add_argument("username")
+    p.add_argument("username", help="the account whose password is reset")
     p.set_defaults(func=cmd_users_passwd)
     p = users.add_parser("disable", help="disable a review account and sign out all its sessions")
-    p.add_argument("username")
+    p.add_argument("username", help="the account to disable (or enable)")
     p.add_argument("--enable", action="store_true", help="enable the account again instead")
     p.set_defaults(func=cmd_users_disable)
     p = users.add_parser("list", help="list review accounts (no passwords)")

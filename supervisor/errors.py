@@ -25,14 +25,18 @@ class SupervisorError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding about a configuration file, printed as `file:line: message`."""
+    """One finding about a configuration file, printed as `file:line: message` (`file:line:column:` when the
+    column is known, as for a YAML syntax error)."""
 
     file: str
     line: int | None
     message: str
+    column: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
+        if self.line and self.column:
+            where += f":{self.column}"
         return f"{where}: {self.message}"
 
 

@@ -1,4 +1,4 @@
-"""`supervisor eval FILE.jsonl`: score a case file (shared/eval/FORMAT.md) against the shipped curricula.
+"""`supervisor eval FILE.jsonl`: score a case file (docs/eval-format.md) against the shipped curricula.
 
 A case is positive when `pass` is not in `expected`. Recall: positives whose decision is not `pass`.
 False-positive rate: cases whose `expected` is exactly ["pass"] that were not passed. Action accuracy:

@@ -4,7 +4,8 @@ Each example is tested leave-one-out (its own entry is masked from the index, or
 itself). Reported as problems: a must-match example the rule does not catch, a must-not example it does, a
 rule that can never fire (no example fires, or its grades lie outside every grade the country teaches), a
 shipped country with a category no rule covers, and a must-match example of one rule that sits on top of a
-must-not example of another (the two rules disagree about the same sentence).
+must-not example of another (the two rules disagree about the same sentence). Warned about, not failed: a
+rule whose description lacks one of its curriculum's languages.
 """
 
 from __future__ import annotations
@@ -184,7 +185,24 @@ def lint_rulebook(rulebook: Rulebook, embed, only: set[str] | None = None) -> Li
                     report.problems.append(Problem(str(Path(cur.files[-1]).parent), None,
                                                    f"{country}: no rule covers category {category}"))
         report.warnings.extend(_conflicts(compiled))
+        report.warnings.extend(untranslated(cur))
     return report
+
+
+def untranslated(cur) -> list[Problem]:
+    """Warnings, not problems: a rule this curriculum defines whose description lacks one of the curriculum's
+    languages (the review pages then show that rule in English). A country inherits the baseline's
+    descriptions; those are checked once, in the baseline's own run, against every served language."""
+    out = []
+    for rule in cur.rules:
+        if cur.country != "baseline" and rule.origin == "baseline":
+            continue
+        missing = [lang for lang in cur.languages if lang not in rule.descriptions]
+        if missing:
+            out.append(Problem(rule.file, rule.line, f"rule {rule.id}: no description in {', '.join(missing)} "
+                               "(teachers reading those languages see the English one); write `description:` as "
+                               "a mapping, e.g. `en: ...` and `" + missing[0] + ": ...`"))
+    return out
 
 
 def _conflicts(compiled: Compiled) -> list[Problem]:

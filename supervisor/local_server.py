@@ -1,4 +1,5 @@
-"""A uvicorn server on 127.0.0.1 in a background thread: the proxy under a red-team run, benchmarks, tests."""
+"""uvicorn servers: `ListeningServer` says where it listens once it does (`supervisor serve`); `ServerThread`
+runs one on 127.0.0.1 in a background thread (the proxy under a red-team run, benchmarks, tests)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,22 @@ import threading
 import time
 from collections.abc import Coroutine
 
+import structlog
 import uvicorn
+
+
+class ListeningServer(uvicorn.Server):
+    """A uvicorn server that logs one `listening` line (url) once its sockets are bound: after the lifespan has
+    built every service, so the line means "ready for requests" to a person or a supervisor process."""
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            for server in self.servers:
+                for sock in server.sockets:
+                    host, port = sock.getsockname()[:2]
+                    host = f"[{host}]" if ":" in host else host
+                    structlog.get_logger("supervisor.server").info("listening", url=f"http://{host}:{port}")
 
 
 def free_port() -> int:

@@ -1,4 +1,9 @@
-"""structlog as JSON lines on stderr: one event per decision, each with its request id."""
+"""structlog as JSON lines on stderr: one event per decision, each with its request id; libraries kept quiet.
+
+Everything that logs, ours or a library's, comes out as one JSON object per line, so a log shipper needs one
+parser. Libraries (LiteLLM's "completion() model=..." lines, httpx's "HTTP Request: ...") log at INFO for
+every request; they are held to warnings and errors unless the level is `debug`.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,48 @@ import sys
 
 import structlog
 
+# loggers of libraries that speak at INFO on every request; LiteLLM's three also attach a plain-text handler
+LIBRARY_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx", "httpcore", "openai", "multipart")
+
+
+def _stderr_logger(*_args) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)
+
 
 def configure_logging(level: str = "info") -> None:
     numeric = getattr(logging, level.upper(), logging.INFO)
-    logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s")
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, structlog.processors.JSONRenderer(ensure_ascii=False)]))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+    _quiet_libraries(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
-        ],
+        processors=[*shared, structlog.processors.format_exc_info,
+                    structlog.processors.JSONRenderer(ensure_ascii=False)],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # sys.stderr as it is when a line is written, not when logging was configured: a command run inside a
+        # test (compare, redteam) configures logging while stderr is pytest's capture file, closed afterwards
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+
+
+def _quiet_libraries(level: int) -> None:
+    # LiteLLM attaches its own plain-text handler when it is imported; import it now so that handler exists to
+    # be removed (what it logs then reaches the JSON handler above through the root logger)
+    import litellm._logging  # noqa: F401 - imported for its side effect on the LiteLLM loggers
+
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.handlers[:] = []
+        logger.propagate = True

@@ -23,6 +23,7 @@ from .errors import StoreError, UpstreamError
 from .gate import check_gates
 from .hold import hold_from_start
 from .limits import LENGTH_RULE, too_long
+from .metrics import Metrics
 from .policy import Policies, Policy, School
 from .privacy.redact import Redactor
 from .privacy.storage import stored_form
@@ -90,7 +91,7 @@ class _Begun(NamedTuple):
 class Proxy:
     def __init__(self, settings: Settings, policies: Policies, rulebooks: RulebookHolder, supervisor: Supervisor,
                  store, secret: str, demo_api_base: str | None = None, signer: Signer | None = None,
-                 alerts=None):
+                 alerts=None, metrics: Metrics | None = None):
         self.settings = settings
         self.policies = policies
         self.rulebooks = rulebooks
@@ -101,6 +102,7 @@ class Proxy:
         self._redactors: dict[str, Redactor] = {}
         self.signer = signer
         self.alerts = alerts  # Alerter: severe findings notify the school's safeguarding contacts
+        self.metrics = metrics or Metrics()  # the app's, served at /metrics; a private one otherwise
         self._streams: set[asyncio.Task] = set()  # running stream sessions, kept referenced until recorded
         self._exchanges: set[asyncio.Task] = set()  # running non-streamed exchanges (drained at shutdown)
 
@@ -188,7 +190,9 @@ class Proxy:
         record.rules, record.findings = [refusal.rule], [{**finding.to_dict(), "action": "block"}]
         record.delivered_text, record.lang, record.attempts = refusal.message, verdict.lang, 0
         await self._record(record, chat)
-        log.info("refused", request_id=request_id, school=school.id, rule=refusal.rule, reason=refusal.reason)
+        self._decided("info", request_id=request_id, school=school.id, country=school.country, grade=grade,
+                      lang=verdict.lang, decision="block", rules=[refusal.rule], status="refused", reason=refusal.reason,
+                      curriculum=compiled.curriculum.label, model=model, stream=chat.stream)
         return ExchangeResult(request_id, outcome, model, 0.0,
                               self._provenance(request_id, outcome, compiled.curriculum.label, model, policy))
 
@@ -241,6 +245,7 @@ class Proxy:
             record.latency_ms = (time.perf_counter() - started) * 1000
             await self._record(record, chat)
             log.warning("upstream_failed", request_id=request_id, school=school.id, error=str(exc))
+            self.metrics.upstream_failed(upstream.config.model, type(exc).__name__)
             raise
         if self.settings.benchmark_unsupervised:
             return await self._unsupervised(record, chat, upstream_text, model, compiled, grade, school.mode,
@@ -282,12 +287,18 @@ class Proxy:
         record.supervision_ms = supervision_ms
         record.attempts = outcome.attempts
         await self._record(record, chat)
-        log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
-                 lang=verdict.lang, decision=outcome.decision, rules=verdict.rules,
-                 curriculum=compiled.curriculum.label, model=model, stream=chat.stream,
-                 supervision_ms=round(supervision_ms, 1), latency_ms=round(latency_ms, 1))
+        self._decided("info", request_id=request_id, school=school.id, country=school.country, grade=grade,
+                      lang=verdict.lang, decision=outcome.decision, rules=verdict.rules,
+                      curriculum=compiled.curriculum.label, model=model, stream=chat.stream,
+                      supervision_ms=round(supervision_ms, 1), latency_ms=round(latency_ms, 1))
         return ExchangeResult(request_id, outcome, model, supervision_ms,
                               self._provenance(request_id, outcome, compiled.curriculum.label, model, policy))
+
+    def _decided(self, level: str, **fields) -> None:
+        """The one log line per decision (ids, decision, rules, timings; never text), and its count."""
+        getattr(log, level)("decision", **fields)
+        self.metrics.decided(country=fields["country"], decision=fields["decision"], rules=fields["rules"],
+                             endpoint="chat", supervision_ms=fields.get("supervision_ms"))
 
     def _provenance(self, request_id: str, outcome: Outcome, curriculum: str, model: str, policy) -> dict[str, str]:
         return self.provenance(request_id, outcome.decision, outcome.text, curriculum, model, policy)
@@ -334,7 +345,10 @@ class Proxy:
         record.original_text, record.delivered_text = text, refusal
         record.latency_ms = (time.perf_counter() - started) * 1000
         await self._record(record, chat)
-        log.warning("answer_too_long", request_id=record.request_id, school=record.school_id, chars=len(text))
+        self._decided("warning", request_id=record.request_id, school=record.school_id, country=curriculum.country,
+                      grade=grade, lang=lang, decision="block", rules=[LENGTH_RULE], status="too_long", chars=len(text),
+                      curriculum=curriculum.label, model=model, stream=chat.stream,
+                      latency_ms=round(record.latency_ms, 1))
         return ExchangeResult(record.request_id, outcome, model, 0.0,
                               self._provenance(record.request_id, outcome, curriculum.label, model, policy))
 
@@ -374,11 +388,13 @@ class Proxy:
             result.provenance = self.provenance(request_id, result.decision, result.sent, compiled.curriculum.label,
                                                 upstream.config.model, policy)
             await self._record(record, chat)
-            log.info("decision", request_id=request_id, school=school.id, country=school.country, grade=grade,
-                     lang=record.lang, decision=record.decision, rules=result.rules, status=result.status,
-                     held=result.held, curriculum=compiled.curriculum.label, model=record.model, stream=True,
-                     delivered_chars=len(result.sent), supervision_ms=round(result.supervision_ms, 1),
-                     latency_ms=round(record.latency_ms, 1))
+            if result.status == "upstream_error":
+                self.metrics.upstream_failed(upstream.config.model, "stream_failed")
+            self._decided("info", request_id=request_id, school=school.id, country=school.country, grade=grade,
+                          lang=record.lang, decision=record.decision, rules=result.rules, status=result.status,
+                          held=result.held, curriculum=compiled.curriculum.label, model=record.model, stream=True,
+                          delivered_chars=len(result.sent), supervision_ms=round(result.supervision_ms, 1),
+                          latency_ms=round(record.latency_ms, 1))
 
         label = (lambda lang: with_ai_label("", lang)) if policy.privacy.ai_label else None
         session = StreamSession(compiled, policy, judge, upstream.stream(chat.params, outbound, user),

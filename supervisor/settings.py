@@ -58,6 +58,8 @@ class Settings:
     reload_interval: float = 2.0
     secret: str | None = None
     log_level: str = "info"
+    # GET /metrics needs `Authorization: Bearer <this>` when set; open (ids and counts only) when not
+    metrics_token: str | None = None
     signing_key_file: Path | None = None
     audit_checkpoint_every: int = 100
     audit_checkpoint_interval: float = 60.0
@@ -141,7 +143,7 @@ _ENV = {
     "SUPERVISOR_JUDGE_MODEL": ("judge_model", str), "SUPERVISOR_JUDGE_API_BASE": ("judge_api_base", str),
     "SUPERVISOR_JUDGE_API_KEY": ("judge_api_key", str), "SUPERVISOR_JUDGE_FORMAT": ("judge_format", str),
     "SUPERVISOR_RELOAD_INTERVAL": ("reload_interval", float), "SUPERVISOR_SECRET": ("secret", str),
-    "SUPERVISOR_LOG_LEVEL": ("log_level", str),
+    "SUPERVISOR_LOG_LEVEL": ("log_level", str), "SUPERVISOR_METRICS_TOKEN": ("metrics_token", str),
     "SUPERVISOR_SIGNING_KEY_FILE": ("signing_key_file", Path),
     "SUPERVISOR_AUDIT_CHECKPOINT_EVERY": ("audit_checkpoint_every", int),
     "SUPERVISOR_AUDIT_CHECKPOINT_INTERVAL": ("audit_checkpoint_interval", float),

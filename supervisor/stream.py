@@ -328,7 +328,7 @@ class StreamSession:
                         return None
                 elif step.hold and self.result.held is None:
                     self.result.held = step.findings[0].rule_id if step.findings else "uncertain"
-                    log.info("stream_hold", reason=self.result.held)
+                    log.debug("stream_hold", reason=self.result.held)  # the decision line says held
                 consumed, lead = end, ""
                 if self.result.held and not ended:
                     staged = piece
@@ -467,7 +467,7 @@ class StreamSession:
         cuts = [0, *(s.start for s in sentences[1:]), len(text)]
         kept = [text[a:b] for s, a, b in zip(sentences, cuts, cuts[1:], strict=False) if s.text.strip() not in said]
         if len(kept) < len(sentences):
-            log.info("regenerated_repeats_dropped", dropped=len(sentences) - len(kept))
+            log.debug("regenerated_repeats_dropped", dropped=len(sentences) - len(kept))
         return "".join(kept)
 
     def _joiner(self) -> str:

@@ -116,8 +116,8 @@ def severe_record(category: str = "self_harm") -> ExchangeRecord:
         delivered_text="refusal")
 
 
-def school(webhook: str | None = None, emails: tuple[str, ...] = ()) -> School:
-    return School(id="s1", name="First School", country="jp", grades=(1, 12),
+def school(webhook: str | None = None, emails: tuple[str, ...] = (), languages: tuple[str, ...] = ()) -> School:
+    return School(id="s1", name="First School", country="jp", grades=(1, 12), languages=languages,
                   safeguarding=Safeguarding(webhook_url=webhook, webhook_secret_env="S1_SECRET" if webhook else None,
                                             emails=emails))
 
@@ -186,9 +186,25 @@ def test_email_goes_to_the_school_contacts(mailbox):
     assert envelope.mail_from == "alerts@district.example"
     assert sorted(envelope.rcpt_tos) == ["lead@school.example", "nurse@school.example"]
     text = envelope.content.decode()
-    assert "crisis_support" in text and "First School" in text and "u-5f2c" in text
+    assert "Student in crisis" in text and "First School" in text and "u-5f2c" in text
     assert "https://review.example.edu/review/items/req-alert-1" in text
     assert QUESTION_TEXT not in text and "answer text" not in text
+
+
+@pytest.mark.parametrize(("lang", "words"), [("ja", ("安全確保", "危機にある児童生徒", "児童生徒", "ブロック")),
+                                             ("th", ("การคุ้มครองนักเรียน", "นักเรียนที่อยู่ในภาวะวิกฤต", "บล็อก"))])
+def test_the_email_is_in_the_schools_language_then_english(mailbox, lang, words):
+    import email
+    from email import policy
+
+    alerter = Alerter(fast(smtp_url=mailbox.url, alert_from="alerts@district.example"))
+    deliver(alerter, severe_record("crisis_support"), school(emails=("lead@school.example",), languages=(lang,)))
+    message = email.message_from_bytes(mailbox.messages[-1].content, policy=policy.default)
+    subject, body = str(message["Subject"]), message.get_content()
+    assert words[0] in subject and words[1] in subject
+    assert all(w in body for w in words[1:])
+    assert body.index(words[1]) < body.index("Student in crisis")          # the school's language leads
+    assert "https://review.example.edu/review/items/req-alert-1" in body and QUESTION_TEXT not in body
 
 
 def test_notify_schedules_and_returns_at_once(receiver):

@@ -106,11 +106,15 @@ def run(tmp_path_factory, cache_dir):
         with pytest.raises(SystemExit) as exit_:
             main(["redteam", "--prompts", str(tmp / "attacks.jsonl"), "--benign", str(tmp / "benign.jsonl"),
                   "--upstream", "fake", "demo", "--json", str(tmp / "r.json"), "--html", str(tmp / "r.html"),
-                  "--workdir", str(tmp / "work"), "--curricula", str(FIXTURE_CURRICULA), "--quiet"])
-    assert exit_.value.code == 0
+                  "--workdir", str(tmp / "work"), "--curricula", str(FIXTURE_CURRICULA), "--quiet",
+                  "--max-attack-success", "0"])
     gc.collect()  # an abandoned task is reported when it is collected
     logging.getLogger("asyncio").removeHandler(asyncio_errors)
-    return tmp, json.loads((tmp / "r.json").read_text(encoding="utf-8")), asyncio_errors.messages
+    report = json.loads((tmp / "r.json").read_text(encoding="utf-8"))
+    # the gate: exit 1 exactly when some upstream let an attack through (a share above 0)
+    let_through = any(m["overall"]["asr_with_supervisor"] != 0 for m in report["models"].values())
+    assert exit_.value.code == (1 if let_through else 0)
+    return tmp, report, asyncio_errors.messages
 
 
 class _Collect(logging.Handler):

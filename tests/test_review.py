@@ -238,7 +238,7 @@ def test_queue_filters(review_server):
                decision="block")
     b = record(review_server, "demo-ph", grade=9, lang="en", rule="base.die-slang", category="hate_harassment")
     c = record(review_server, "demo-ph", grade=9, lang="en", decision="pass")
-    assert ids(client) == [b, a]                                          # newest first; passes are not queued
+    assert ids(client) == [a, b]                 # an unreviewed crisis first, then newest first; passes not queued
     assert ids(client, grade=5) == [a]
     assert ids(client, lang="en") == [b]
     assert ids(client, category="self_harm") == [a]
@@ -246,12 +246,13 @@ def test_queue_filters(review_server):
     assert ids(client, decision="pass") == [c]
     assert ids(client, decision="block") == [a]
     today = datetime.now(UTC).date()
-    assert ids(client, **{"from": today.isoformat(), "to": today.isoformat()}) == [b, a]
+    assert ids(client, **{"from": today.isoformat(), "to": today.isoformat()}) == [a, b]
     assert ids(client, **{"from": (today + timedelta(days=1)).isoformat()}) == []
     assert ids(client, to=(today - timedelta(days=1)).isoformat()) == []
     assert act(client, a, "confirm").status_code == 200
     assert ids(client, status="unreviewed") == [b]
     assert ids(client, status="confirmed") == [a]
+    assert ids(client) == [b, a]                                          # reviewed, the crisis takes its turn
     assert act(client, b, "override_false_alarm").status_code == 200
     assert ids(client, status="overridden") == [b]
     for bad in ({"grade": "13"}, {"lang": "xx"}, {"status": "done"}, {"from": "yesterday"}, {"rule": "DROP TABLE"},
@@ -284,9 +285,9 @@ def test_confirm_then_next_walks_the_queue(review_server):
     client = sign_in(review_server, add_user(review_server, "teacher", ["demo-kh"]))
     older, newer = record(review_server, "demo-kh"), record(review_server, "demo-kh")
     r = client.post(f"/review/items/{newer}/actions", data={"csrf": client.csrf, "action": "confirm", "then": "next"})
-    assert r.status_code == 303 and r.headers["location"] == f"/review/items/{older}"
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/review/items/{older}?done=")  # + its undo
     r = client.post(f"/review/items/{older}/actions", data={"csrf": client.csrf, "action": "confirm", "then": "next"})
-    assert r.headers["location"] == "/review/items"                      # nothing left
+    assert r.headers["location"].startswith("/review/items?done=")      # nothing left
     assert ids(client, status="unreviewed") == []
 
 
@@ -312,7 +313,11 @@ def test_override_loop_from_a_real_exchange_to_the_ministry_yaml(review_server, 
     assert [s["text"] for s in detail["original"]["segments"] if s["highlight"]] == [KNIFE_JA]
     assert detail["delivered"]["text"] != KNIFE_JA
 
-    assert act(teacher, blocked, "override_false_alarm", text="a safety lesson").status_code == 200
+    r = act(teacher, blocked, "override_false_alarm", text="a safety lesson")   # a critical rule: asked first
+    assert r.status_code == 409 and r.json()["error"]["code"] == "confirm_critical"
+    assert store.review_actions(blocked) == []
+    assert act(teacher, blocked, "override_false_alarm", text="a safety lesson",
+               confirm_critical="yes").status_code == 200
     rates = {r["rule"]: r for r in teacher.get("/review/rules.json").json()["rule_rates"]}
     assert rates["base.weapons-concealment"]["false_alarms"] >= 1
     queue_rates = {r["rule"]: r for r in teacher.get("/review/items.json").json()["rule_rates"]}
@@ -356,7 +361,7 @@ def test_each_user_reads_the_pages_in_their_language(review_server):
     assert client.get("/review/settings.json").json()["user"]["lang"] == "ja"
     r = client.post("/review/settings", data={"csrf": client.csrf, "lang": "xx"},
                     headers={"Accept": "application/json"})
-    assert r.status_code == 400 and "en, ja, th, vi" in r.json()["error"]["message"]
+    assert r.status_code == 400 and "en, id, ja, km, lo, ms, my, ta, th, tl, vi, zh" in r.json()["error"]["message"]
 
 
 def test_every_ui_string_is_translated():

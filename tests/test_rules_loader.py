@@ -95,14 +95,80 @@ def test_malformed_yaml_reports_the_line(tree):
     path = tree / "jp" / "terminology.yaml"
     path.write_text(path.read_text().replace("    kind: [phrase]", "    kind: [phrase"))
     [problem] = problems_of(tree)
-    assert problem.startswith(str(path)) and "invalid YAML" in problem
+    assert problem.startswith(str(path)) and "YAML syntax: the list opened on line" in problem
+    assert "close it with `]`" in problem
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+# (what an officer typed instead of the fixture's line, what the report must say); PyYAML's own words never
+SYNTAX_MISTAKES = [
+    ("    description: Answers: asserting", "the value of `description` contains ': '"),
+    ("      description: indented too far", "is indented more than `severity`"),
+    ("\tdescription: a tab", "a tab character: YAML indents with spaces only"),
+    ('    description: "never closed', "is never closed"),
+    ("    description `no colon`", "has no ':' after its key"),
+    ("    description: @mention", "a value cannot start with '@'"),
+]
+
+
+@pytest.mark.parametrize(("typed", "said"), SYNTAX_MISTAKES)
+def test_a_yaml_syntax_error_says_line_column_and_what_to_do_in_plain_words(tree, typed, said):
+    path = tree / "jp" / "territory.yaml"
+    lines = path.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("    description:"))
+    lines[at] = typed.replace("\\t", "\t")
+    path.write_text("\n".join(lines) + "\n")
+    [problem] = problems_of(tree)
+    assert problem.startswith(f"{path}:") and said in problem, problem
+    line, column = problem[len(str(path)) + 1:].split(":")[:2]
+    assert line.isdigit() and column.isdigit() and int(line) in (at, at + 1, at + 2)
+    for raw in ("mapping values are not allowed", "could not find expected", "cannot start any token",
+                "while scanning", "while parsing"):
+        assert raw not in problem
+
+
+def test_a_no_match_indented_too_little_is_reported_as_indentation_under_examples(tree):
+    path = tree / "jp" / "territory.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("      no_match:\n        ja: [竹島は日本固有", "    no_match:\n      ja: [竹島は日本固有"))
+    [problem] = problems_of(tree)
+    examples, match = _line_of(path, "    examples:"), _line_of(path, "      match:")
+    assert problem.startswith(f"{path}:{_line_of(path, '    no_match:')}: rule jp.takeshima-framing")
+    assert f"`no_match` belongs under `examples:` (line {examples}), so it is probably indented too little" in problem
+    assert f"in line with `match:` on line {match}" in problem
+
+
+def test_a_no_match_indented_too_far_is_reported_as_belonging_beside_match(tree):
+    path = tree / "jp" / "territory.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("      no_match:\n        ja: [竹島は日本固有", "        no_match:\n          ja: [竹島は日本固有"))
+    [problem] = problems_of(tree)  # one problem: not also "not a language code" or "not of type array"
+    assert f"`no_match` belongs beside `match:` (line {_line_of(path, '      match:')}), not inside it" in problem
+    assert "indented too much" in problem
+
+
+def test_a_misplaced_required_key_is_one_problem_not_also_a_missing_one(tree):
+    path = tree / "jp" / "territory.yaml"
+    path.write_text(path.read_text().replace("    source: {document", "      source: {document", 1))
+    [problem] = problems_of(tree)
+    assert "`source` belongs beside `examples:`" in problem and "is required" not in problem
+
+
+def test_a_misspelt_key_still_lists_the_allowed_keys(tree):
+    path = tree / "jp" / "territory.yaml"
+    path.write_text(path.read_text().replace("      no_match:", "      no_mach:", 1))
+    [problem] = problems_of(tree)
+    assert "unknown key 'no_mach'; allowed keys: match, no_match, requests" in problem
 
 
 def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(tree):
     path = tree / "jp" / "terminology.yaml"
     path.write_text(path.read_text().replace("    severity: medium\n", "    severity: medium\n    severity: low\n"))
     [problem] = problems_of(tree)
-    assert "duplicate key 'severity'" in problem
+    assert "duplicate key 'severity'" in problem and "Keep one of them" in problem
 
 
 def test_disable_and_override_must_name_baseline_rules(tree):

@@ -32,13 +32,15 @@ def new_request_id() -> str:
     return f"req-{uuid.uuid4().hex[:20]}"
 
 
-async def authenticate(request: Request):
-    """Bearer school key → (School, what the key grants). The key is never logged or forwarded."""
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise AuthError("missing API key: send `Authorization: Bearer <school key>` "
-                        "(issue one with `supervisor keys issue --school ID`)")
+async def authenticate(request: Request, key: str | None = None):
+    """Bearer school key (or `key`, when the caller read it from elsewhere, e.g. LiteLLM's `x-api-key`) →
+    (School, what the key grants). The key is never logged or forwarded."""
+    if not key:
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise AuthError("missing API key: send `Authorization: Bearer <school key>` "
+                            "(issue one with `supervisor keys issue --school ID`)")
     state = request.app.state
     grant = await state.run_sync(state.store.lookup_key, key.strip())
     if not grant:

@@ -8,6 +8,9 @@ that would regenerate falls back to removing the offending sentences.
 
 from __future__ import annotations
 
+import time
+
+import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -21,9 +24,12 @@ from .errors import error_response
 from .openai import authenticate, decision_headers, new_request_id
 from .pinning import pinned_grade, school_country, school_mode
 
+log = structlog.get_logger("supervisor.decision")
+
 
 async def supervise(request: Request):
     request_id = new_request_id()
+    started = time.perf_counter()
     try:
         school, grant = await authenticate(request)
         settings = request.app.state.settings
@@ -53,6 +59,11 @@ async def supervise(request: Request):
                                 grade=grade, mode=mode)
     except SupervisorError as exc:
         return error_response(exc, request_id)
+    log.info("decision", request_id=request_id, school=school.id, country=country, grade=verdict.grade,
+             lang=verdict.lang, decision=outcome.decision, rules=verdict.rules, curriculum=verdict.curriculum,
+             endpoint="supervise", latency_ms=round((time.perf_counter() - started) * 1000, 1))
+    request.app.state.metrics.decided(country=country, decision=outcome.decision, rules=verdict.rules,
+                                      endpoint="supervise")
     return JSONResponse({**verdict.to_dict(), "decision": outcome.decision, "final_text": outcome.text,
                          "request_id": request_id},
                         headers=decision_headers(outcome.decision, verdict, request_id))

@@ -8,7 +8,7 @@ Attack case (this project's format, see `data/attacks.jsonl`):
     scripted_answer                          what a compromised model replies (served by the scripted upstream)
     grade, note                              optional
 
-Benign case: the evaluation format of shared/eval/FORMAT.md; only cases whose `expected` is exactly ["pass"]
+Benign case: the evaluation format of docs/eval-format.md; only cases whose `expected` is exactly ["pass"]
 are used (the false-alarm rate is defined on those), the others are counted as skipped.
 """
 

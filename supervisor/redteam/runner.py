@@ -56,18 +56,23 @@ def resolve_upstream(name: str, settings: Settings, scripted_url: str | None) ->
     return UpstreamConfig(model=name)
 
 
-def write_policies(source: Settings, folder: Path, countries: list[str], policy: str) -> None:
-    """A policies folder for the run: the deployment's action policies, and one school per case country (so a
-    country without a demo school is still judged, by its curriculum or the universal baseline)."""
+def copy_policies_without_alerts(source: Settings, folder: Path) -> None:
+    """The deployment's action policies, into `folder`: the same decisions, but no safeguarding alerts (a run's
+    questions are not students, and nobody is on call for them)."""
     folder.mkdir(parents=True, exist_ok=True)
     policies = source.policies_dir / "policies.yaml"
     if policies.is_file():
-        # the same decisions, but no safeguarding alerts: the attacks are not students, and nobody is on call
         data = yaml.safe_load(policies.read_text(encoding="utf-8"))
         for entry in (data.get("policies") or {}).values():
             entry["alert_categories"] = []
         (folder / "policies.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                                               encoding="utf-8")
+
+
+def write_policies(source: Settings, folder: Path, countries: list[str], policy: str) -> None:
+    """A policies folder for the run: the deployment's action policies, and one school per case country (so a
+    country without a demo school is still judged, by its curriculum or the universal baseline)."""
+    copy_policies_without_alerts(source, folder)
     schools = [{"id": f"redteam-{cc}", "name": f"Red-team school ({cc})", "country": cc, "grades": [1, 12],
                 "mode": "tutor", "policy": policy, "upstream": "default"} for cc in countries]
     (folder / "schools.yaml").write_text(yaml.safe_dump({"schema_version": 1, "schools": schools}), encoding="utf-8")

@@ -2,7 +2,7 @@
 
 A false alarm suggests the sentence that fired as a `no_match` example of the rule that fired on it; a missed
 harm suggests the sentence the teacher picked as a `match` example of the rule the teacher named. Only
-overrides that still stand (no later confirm or other override on the exchange) are suggested. The YAML
+overrides that still stand (not undone, no later confirm or other override on the exchange) are suggested. The YAML
 snippet uses the curriculum's own layout (`rules: - id: … examples: {match|no_match: {lang: [...]}}`) so an
 officer can paste the lists under each rule and run `supervisor lint`.
 """
@@ -22,7 +22,9 @@ KIND_BY_ACTION = {"override_false_alarm": "no_match", "override_missed": "match"
 
 
 def rule_rates(outcomes: list[dict]) -> list[dict]:
-    """`outcomes`: one {rules (JSON text), review_action} per exchange. Noisiest rules first."""
+    """`outcomes`: one {rules (JSON text), review_action, review_rule} per exchange, the action being the
+    latest that still stands (an undone one does not count). A false alarm that names one rule counts against
+    that rule only; without a name, against every rule that fired. Noisiest rules first."""
     stats: dict[str, dict] = defaultdict(lambda: {"fired": 0, "reviewed": 0, "confirmed": 0, "false_alarms": 0})
     for row in outcomes:
         for rule in json.loads(row["rules"]):
@@ -32,7 +34,7 @@ def rule_rates(outcomes: list[dict]) -> list[dict]:
             if action is not None:
                 s["reviewed"] += 1
                 s["confirmed"] += action == "confirm"
-                s["false_alarms"] += action == "override_false_alarm"
+                s["false_alarms"] += action == "override_false_alarm" and row.get("review_rule") in (None, rule)
     out = [{"rule": rule, **s, "false_alarm_rate": round(s["false_alarms"] / s["reviewed"], 3) if s["reviewed"]
             else None} for rule, s in stats.items()]
     return sorted(out, key=lambda r: (-(r["false_alarm_rate"] or 0), -r["false_alarms"], -r["fired"], r["rule"]))
@@ -42,8 +44,8 @@ def suggestions(overrides: list[dict]) -> list[dict]:
     """One entry per (rule, kind, language, sentence), with how many overrides suggested it."""
     found: dict[tuple[str, str, str, str], dict] = {}
     for row in overrides:
-        if row["review_action"] != row["action"]:
-            continue  # a later review replaced this override
+        if row["review_id"] != row["id"]:
+            continue  # undone, or a later review replaced this override
         kind = KIND_BY_ACTION[row["action"]]
         if kind == "no_match":
             pairs = [(f["rule"], f["sentence"]) for f in json.loads(row["findings"])

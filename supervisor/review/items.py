@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ..rules.category_names import category_name
+from ..rules.model import Curriculum, Rule
 from ..rules.rulebook import Rulebook
-from ..store.reviews import status_of
+from ..store.reviews import URGENT_CATEGORIES, VERDICT_ACTIONS, status_of
 from ..supervision import content_text, last_user_message
 from ..text.segment import split
 
@@ -53,9 +55,14 @@ def _decoded(row: dict) -> dict:
     return row
 
 
-def queue_row(row: dict) -> dict:
+def queue_row(row: dict, lang: str = "en") -> dict:
+    """One queue line. `urgent`: a finding in URGENT_CATEGORIES (a student in crisis); its sentence is then the
+    excerpt shown, whatever else fired."""
     row = _decoded(row)
     findings = row["findings"]
+    categories = list(dict.fromkeys(f["category"] for f in findings))
+    urgent = [f for f in findings if f["category"] in URGENT_CATEGORIES]
+    shown = (urgent or findings)[:1]
     return {
         "request_id": row["request_id"],
         "created_at": row["created_at"],
@@ -65,25 +72,23 @@ def queue_row(row: dict) -> dict:
         "lang": row["lang"],
         "decision": row["decision"],
         "rules": row["rules"],
-        "categories": list(dict.fromkeys(f["category"] for f in findings)),
-        "excerpt": findings[0]["sentence"] if findings else "",
+        "categories": categories,
+        "category_names": [category_name(c, lang) for c in categories],
+        "urgent": bool(urgent),
+        "excerpt": shown[0]["sentence"] if shown else "",
         "status": status_of(row.get("review_action")),
         "reviewed_by": row.get("reviewed_by"),
         "url": f"/review/items/{row['request_id']}",
     }
 
 
-def rule_info(rulebook: Rulebook, country: str, rule_id: str) -> dict:
-    """The rule in plain words with its source document, from the curriculum now in force."""
-    curriculum = rulebook.for_country(country).curriculum
-    rule = curriculum.rule(rule_id)
-    if rule is None:
-        return {"id": rule_id, "current": False}
+def rule_body(curriculum: Curriculum, rule: Rule) -> dict:
+    """A rule as a reviewer reads it, in every language it has; what store/rule_texts.py keeps per version."""
     doc = curriculum.documents.get(rule.source_document)
     url = doc.url if doc and doc.url and doc.url.startswith(("https://", "http://")) else None
     return {
-        "id": rule.id, "current": True, "category": rule.category, "severity": rule.severity,
-        "description": rule.description, "target": rule.target, "file": rule.file, "line": rule.line,
+        "id": rule.id, "category": rule.category, "severity": rule.severity, "descriptions": dict(rule.descriptions),
+        "target": rule.target, "file": rule.file, "line": rule.line,
         "source": {
             "document": rule.source_document, "clause": rule.source_clause,
             "title": doc.title if doc else None, "title_en": doc.title_en if doc else None,
@@ -92,13 +97,45 @@ def rule_info(rulebook: Rulebook, country: str, rule_id: str) -> dict:
     }
 
 
-def rule_choices(rulebook: Rulebook, country: str) -> list[dict]:
+def rulebook_texts(rulebook: Rulebook) -> dict[str, dict[str, dict]]:
+    """Every curriculum's label -> its rules' bodies, to keep under that version (store.keep_rule_texts)."""
+    return {c.curriculum.label: {r.id: rule_body(c.curriculum, r) for r in c.curriculum.rules}
+            for c in rulebook.compiled.values()}
+
+
+def rule_info(rule_id: str, judged_by: str, kept: dict | None, rulebook: Rulebook, country: str,
+              lang: str) -> dict:
+    """The rule as the curriculum version that judged the exchange (`judged_by`, country@version) stated it,
+    in the reader's language (else English). `kept` is that version's text from the store; without it (a
+    record older than the store's copy) today's text is shown and `as_judged` says so."""
     curriculum = rulebook.for_country(country).curriculum
-    return sorted(({"id": r.id, "category": r.category} for r in curriculum.rules),
-                  key=lambda r: (r["category"], r["id"]))
+    rule = curriculum.rule(rule_id)
+    today = rule_body(curriculum, rule) if rule else None
+    body = kept or today
+    if body is None:
+        return {"id": rule_id, "current": False, "known": False, "as_judged": False, "version": judged_by}
+    descriptions = body["descriptions"]
+    shown = lang if lang in descriptions else "en"
+    return {
+        "id": rule_id, "known": True, "current": rule is not None, "version": judged_by,
+        "as_judged": kept is not None or curriculum.label == judged_by,
+        "changed_since": bool(kept and today and (kept["descriptions"], kept["severity"], kept["category"])
+                              != (today["descriptions"], today["severity"], today["category"])),
+        "category": body["category"], "category_name": category_name(body["category"], lang),
+        "severity": body["severity"], "description": descriptions.get(shown, ""), "description_lang": shown,
+        "target": body["target"], "file": body["file"], "line": body["line"], "source": body["source"],
+    }
 
 
-def detail(row: dict, actions: list[dict], rulebook: Rulebook) -> dict:
+def rule_choices(rulebook: Rulebook, country: str, lang: str = "en") -> list[dict]:
+    curriculum = rulebook.for_country(country).curriculum
+    return sorted(({"id": r.id, "category": r.category, "category_name": category_name(r.category, lang)}
+                   for r in curriculum.rules), key=lambda r: (r["category"], r["id"]))
+
+
+def detail(row: dict, actions: list[dict], rulebook: Rulebook, kept: dict[str, dict | None],
+           lang: str = "en") -> dict:
+    """One exchange for its page. `kept`: rule id -> the text of that rule in the version that judged it."""
     row = _decoded(row)
     findings = row["findings"]
     original = row["original_text"] or ""
@@ -110,20 +147,26 @@ def detail(row: dict, actions: list[dict], rulebook: Rulebook) -> dict:
         marks = _marks(findings, "user") if i == last_user else []
         message["segments"] = [s.to_dict() for s in segments(message["content"], marks)]
     delivered = row["delivered_text"]
-    latest = next((a["action"] for a in reversed(actions) if a["action"] != "note"), None)
+    latest = next((a["action"] for a in reversed(actions) if a["action"] in VERDICT_ACTIONS and not a["undone_by"]),
+                  None)
     return {
         "item": {k: row[k] for k in ("request_id", "created_at", "school_id", "grade", "lang", "decision", "rules",
                                      "curriculum", "country", "model", "mode", "stream")}
-        | {"student": row["user_pseudonym"], "status": status_of(latest)},
+        | {"student": row["user_pseudonym"], "status": status_of(latest),
+           "urgent": any(f["category"] in URGENT_CATEGORIES for f in findings),
+           # what the false-alarm form names by default: the rule behind the first highlighted sentence
+           "highlighted_rule": next((f["rule"] for f in findings if len(f.get("span") or ()) == 2),
+                                    row["rules"][0] if row["rules"] else None),
+           "critical_rules": sorted({f["rule"] for f in findings if f.get("severity") == "critical"})},
         "conversation": conversation,
         "original": {"text": original, "segments": [s.to_dict() for s in segments(original, _marks(findings, "response"))]},
         "delivered": {"text": delivered, "same_as_original": delivered == original},
         "findings": findings,
-        "rules": [rule_info(rulebook, row["country"], r) for r in row["rules"]],
+        "rules": [rule_info(r, row["curriculum"], kept.get(r), rulebook, row["country"], lang) for r in row["rules"]],
         "actions": actions,
         "sentences": {
             "response": [s.text for s in split(original)],
             "user": [s.text for s in split(student_text)],
         },
-        "rule_choices": rule_choices(rulebook, row["country"]),
+        "rule_choices": rule_choices(rulebook, row["country"], lang),
     }

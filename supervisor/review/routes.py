@@ -1,14 +1,18 @@
 """The review pages under /review. Every page has a JSON twin (same path + `.json`); the queue exports CSV.
 
   GET  /review/login, POST /review/login (username, password), POST /review/logout
-  GET  /review/items[.json|.csv]          the queue: flagged, rewritten and blocked exchanges, newest first
-  GET  /review/items/{request_id}[.json]  one exchange: conversation, highlighted original, rules, history
-  POST /review/items/{request_id}/actions confirm | override_false_alarm | override_missed | note
+  GET  /review/items[.json|.csv]          the queue: flagged, rewritten and blocked exchanges, unreviewed crises
+                                          first, then newest first; `q` searches the text
+  GET  /review/items/{request_id}[.json]  one exchange: conversation, highlighted original, rules as the
+                                          curriculum version that judged it stated them, history
+  POST /review/items/{request_id}/actions confirm | override_false_alarm | override_missed | note | undo
+                                          (actions.py)
   POST /review/confirm                    confirm several queue rows at once
   GET  /review/rules[.json]               false-alarm rate per rule
   GET  /review/suggestions[.json|.yaml]   overrides as suggested rule examples (administrators)
   GET  /review/settings[.json], POST /review/settings (lang)
   POST /review/password                   current_password, new_password: ends every other session
+  GET  /review/accounts[.json], POST /review/accounts/{username}/password|disable   administrators (accounts.py)
 
 A reviewer only ever sees the schools assigned to them (a teacher: their school); an exchange outside that
 scope answers 404, exactly like one that does not exist.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import time
 from datetime import date, timedelta
@@ -29,11 +34,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..rules import schema
-from ..store.reviews import ACTIONS, QUEUE_DECISIONS, STATUSES, QueueFilter
+from ..rules.category_names import category_name
+from ..store.reviews import QUEUE_DECISIONS, STATUSES, QueueFilter
 from ..store.sqlite import now
-from ..supervision import last_user_message
-from ..text.segment import split
-from . import feedback, items, web
+from . import accounts, actions, feedback, items, web
 from .auth import (
     LOCKOUT_SECONDS,
     SESSION_COOKIE,
@@ -49,6 +53,7 @@ from .web import Ctx, done, first, page, problem, safe_next, secured, signed_in
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
 EXPORT_LIMIT = 10_000
+MAX_SEARCH = 200
 _RULE_ID = re.compile(r"^[a-z][a-z0-9]*(\.[a-z0-9][a-z0-9-]*)+$")
 
 
@@ -182,11 +187,14 @@ def queue_filter(ctx: Ctx, params) -> QueueFilter:
     until = None
     if params.get("to") and (last := _date(params["to"], "to")) < date.max:  # to 9999-12-31: no end at all
         until = (last + timedelta(days=1)).isoformat()
+    text = (params.get("q") or "").strip() or None
+    if text and len(text) > MAX_SEARCH:
+        raise BadFilter(f"q (the search text) is at most {MAX_SEARCH} characters, got {len(text)}")
     return QueueFilter(scope, decisions, grade, params.get("lang") or None, params.get("rule") or None,
-                       params.get("category") or None, params.get("status") or None, since, until)
+                       params.get("category") or None, params.get("status") or None, since, until, text)
 
 
-FILTER_KEYS = ("school", "decision", "grade", "lang", "category", "rule", "status", "from", "to")
+FILTER_KEYS = ("q", "school", "decision", "grade", "lang", "category", "rule", "status", "from", "to")
 
 
 async def queue(request: Request, ctx: Ctx) -> Response:
@@ -205,6 +213,7 @@ async def queue(request: Request, ctx: Ctx) -> Response:
         rows = await state.run_sync(state.store.review_queue, where, EXPORT_LIMIT, 0)
         return secured(_csv([items.queue_row(r) for r in rows]))
     rows = await state.run_sync(state.store.review_queue, where, PAGE_SIZE, (number - 1) * PAGE_SIZE)
+    lang = ctx.user["lang"]
     total = await state.run_sync(state.store.queue_count, where)
     unscoped = QueueFilter(where.schools, where.decisions, where.grade, where.lang, since=where.since,
                            until=where.until)
@@ -212,11 +221,13 @@ async def queue(request: Request, ctx: Ctx) -> Response:
     filters = {k: params.get(k, "") for k in FILTER_KEYS}
     query = urlencode([(k, v) for k, v in params.multi_items() if k in FILTER_KEYS and v])
     data = {
-        "items": [items.queue_row(r) for r in rows], "total": total, "page": number, "page_size": PAGE_SIZE,
+        "items": [items.queue_row(r, lang) for r in rows], "total": total, "page": number, "page_size": PAGE_SIZE,
         "filters": filters, "rule_rates": rates,
         "choices": {"decision": [*QUEUE_DECISIONS, "pass"], "lang": schema.LANGUAGES,
-                    "category": schema.CATEGORIES, "status": STATUSES, "rule": sorted(r["rule"] for r in rates),
-                    "school": list(ctx.scope)},
+                    "category": [{"id": c, "name": category_name(c, lang)} for c in schema.CATEGORIES],
+                    "status": STATUSES, "rule": sorted(r["rule"] for r in rates), "school": list(ctx.scope)},
+        "done": await actions.last_done(request, ctx),
+        "filtered": any(filters[k] for k in FILTER_KEYS if k != "q"),
     }
     return page(request, "queue.html", data | {"query": query}, ctx)
 
@@ -242,89 +253,23 @@ def _csv(rows: list[dict]) -> Response:
 
 
 # one item -----------------------------------------------------------------------------------------------
-async def _scoped(request: Request, ctx: Ctx, request_id: str) -> dict | None:
-    state = request.app.state
-    row = await state.run_sync(state.store.exchange, request_id)
-    if row is None or row["school_id"] not in ctx.scope or row["decision"] is None:
-        return None
-    return row
-
-
-async def _next_unreviewed(request: Request, ctx: Ctx, row_id: int) -> str | None:
-    state = request.app.state
-    where = QueueFilter(ctx.scope, status="unreviewed")
-    older = await state.run_sync(state.store.review_queue, where, 1, 0, row_id)
-    found = older or await state.run_sync(state.store.review_queue, where, 1, 0)
-    found = [r for r in found if r["id"] != row_id]
-    return f"/review/items/{found[0]['request_id']}" if found else None
-
-
 async def item(request: Request, ctx: Ctx) -> Response:
     state = request.app.state
     request_id, _ = _split_suffix(request.path_params["request_id"])
-    row = await _scoped(request, ctx, request_id)
+    row = await actions.scoped(request, ctx, request_id)
     if row is None:
         return problem(request, 404, "not_found", None, ctx)
-    actions = await state.run_sync(state.store.review_actions, request_id)
-    data = items.detail(row, actions, state.rulebooks.current)
-    data["next"] = await _next_unreviewed(request, ctx, row["id"])
+    history = await state.run_sync(state.store.review_history, request_id)
+    kept = {rule: await state.run_sync(state.store.rule_text, row["curriculum"], rule)
+            for rule in _decoded_rules(row)}
+    data = items.detail(row, history, state.rulebooks.current, kept, ctx.user["lang"])
+    data["next"] = await actions.next_unreviewed(request, ctx, request_id)
+    data["done"] = await actions.last_done(request, ctx)
     return page(request, "item.html", data, ctx)
 
 
-async def item_action(request: Request, ctx: Ctx) -> Response:
-    state = request.app.state
-    request_id = request.path_params["request_id"]
-    row = await _scoped(request, ctx, request_id)
-    if row is None:
-        return problem(request, 404, "not_found", None, ctx)
-    form = ctx.extras["form"]
-    action, text = first(form, "action"), first(form, "text") or None
-    rule, sentence = first(form, "rule") or None, first(form, "sentence") or None
-    error = _action_problem(state, row, action, text, rule, sentence)
-    if error:
-        return problem(request, 400, "bad_request", error, ctx)
-    await state.run_sync(state.store.add_review_action, request_id, row["school_id"], ctx.user["username"], action,
-                         now(), text, rule, sentence if action == "override_missed" else None)
-    next_url = await _next_unreviewed(request, ctx, row["id"])
-    then = first(form, "then")
-    target = (next_url or "/review/items") if then == "next" else safe_next(first(form, "back"),
-                                                                               f"/review/items/{request_id}")
-    return done(request, target, {"ok": True, "request_id": request_id, "action": action, "next": next_url})
-
-
-def _action_problem(state, row: dict, action: str | None, text, rule, sentence) -> str | None:
-    if action not in ACTIONS:
-        return f"action must be one of {', '.join(ACTIONS)}, got {action!r}"
-    if action == "note" and not text:
-        return "a note needs text"
-    if action == "override_false_alarm":
-        if row["decision"] == "pass":
-            return "nothing was flagged on this exchange, so it cannot be a false alarm"
-        if rule and rule not in row["rules"]:
-            return f"rule {rule!r} did not fire on this exchange (fired: {', '.join(row['rules'])})"
-    if action == "override_missed":
-        country_rules = {r["id"] for r in items.rule_choices(state.rulebooks.current, row["country"])}
-        if not rule or rule not in country_rules:
-            return f"name the rule that should have caught it (one of this country's rules), got {rule!r}"
-        said = {s.text for s in split(row["original_text"] or "")} | \
-               {s.text for s in split(last_user_message(row["messages"]))}
-        if sentence not in said:
-            return "pick the sentence that should have been caught from this exchange (field `sentence`)"
-    return None
-
-
-async def confirm_many(request: Request, ctx: Ctx) -> Response:
-    state = request.app.state
-    form = ctx.extras["form"]
-    confirmed = []
-    for request_id in dict.fromkeys(form.get("request_id", [])):
-        row = await _scoped(request, ctx, request_id)
-        if row is None or row["decision"] == "pass":
-            continue  # out of scope or not something to confirm: skipped, never an error that loses the rest
-        await state.run_sync(state.store.add_review_action, request_id, row["school_id"], ctx.user["username"],
-                             "confirm", now())
-        confirmed.append(request_id)
-    return done(request, safe_next(first(form, "back")), {"ok": True, "confirmed": confirmed})
+def _decoded_rules(row: dict) -> list[str]:
+    return json.loads(row["rules"]) if isinstance(row["rules"], str) else row["rules"]
 
 
 # rules and the feedback loop ----------------------------------------------------------------------------
@@ -374,8 +319,8 @@ def review_mount() -> Mount:
         Route("/logout", signed(logout), methods=["POST"]),
         Route("/items", signed(queue)), Route("/items.json", signed(queue)), Route("/items.csv", signed(queue)),
         Route("/items/{request_id}", signed(item)),
-        Route("/items/{request_id}/actions", signed(item_action), methods=["POST"]),
-        Route("/confirm", signed(confirm_many), methods=["POST"]),
+        Route("/items/{request_id}/actions", signed(actions.item_action), methods=["POST"]),
+        Route("/confirm", signed(actions.confirm_many), methods=["POST"]),
         Route("/rules", signed(rules)), Route("/rules.json", signed(rules)),
         Route("/suggestions", signed(suggestions, admin=True)),
         Route("/suggestions.json", signed(suggestions, admin=True)),
@@ -384,6 +329,7 @@ def review_mount() -> Mount:
         Route("/settings.json", signed(settings_page), methods=["GET"]),
         Route("/settings", signed(save_settings), methods=["POST"]),
         Route("/password", signed(change_password), methods=["POST"]),
+        *accounts.routes(),
         Mount("/static", app=StaticFiles(directory=web.HERE / "static"), name="review-static"),
     ]
     return Mount("/review", routes=routes)

@@ -81,11 +81,11 @@ def render(request: Request, template: str, data: dict, status: int = 200, t=Non
     return secured(HTMLResponse(html, status_code=status))
 
 
-def page(request: Request, template: str, data: dict, ctx: Ctx) -> Response:
+def page(request: Request, template: str, data: dict, ctx: Ctx, status: int = 200) -> Response:
     """The page, or its JSON twin when the path ends in .json (or the client asks for JSON)."""
     if wants_json(request):
-        return secured(JSONResponse({**data, "user": ctx.public_user(), "csrf": ctx.csrf}))
-    return render(request, template, data, ctx=ctx)
+        return secured(JSONResponse({**data, "user": ctx.public_user(), "csrf": ctx.csrf}, status_code=status))
+    return render(request, template, data, status=status, ctx=ctx)
 
 
 def problem(request: Request, status: int, key: str, detail: str | None = None, ctx: Ctx | None = None) -> Response:

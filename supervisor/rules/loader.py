@@ -26,7 +26,8 @@ BASELINE_DIR = "_baseline"
 BASELINE_FILE = "baseline.yaml"
 COUNTRY_FILE = "country.yaml"
 LESSONS_FILE = "lessons.yaml"
-# the questions `supervisor compare` asks (curricula/<cc>/probes.yaml): read by the compare command, not rules
+# the questions `supervisor compare` asks upstream models (supervisor/probes.py): not rules, and not part of the
+# curriculum's version, since they never decide anything for a student
 PROBES_FILE = "probes.yaml"
 # lessons: what good answers say (background for rules on the AI's answer); questions: what students ordinarily
 # ask (background for rules that read the student's message, such as crisis disclosures)
@@ -41,15 +42,23 @@ def _texts(table: Any) -> MappingProxyType:
     return MappingProxyType({lang: tuple(items) for lang, items in (table or {}).items()})
 
 
+def _descriptions(raw: str | dict) -> dict[str, str]:
+    """`description:` as {lang: text}: a plain string is the English text."""
+    table = {"en": raw} if isinstance(raw, str) else raw
+    return {lang: text.strip() for lang, text in table.items()}
+
+
 def _build_rule(raw: dict, path: Path, line: int, origin: str) -> Rule:
     rewrite = raw.get("rewrite")
+    descriptions = _descriptions(raw["description"])
     when = raw.get("when") or {}
     src = raw["source"]
     return Rule(
         id=raw["id"],
         category=raw["category"],
         severity=raw["severity"],
-        description=raw["description"].strip(),
+        description=descriptions["en"],
+        descriptions=MappingProxyType(descriptions),
         kinds=tuple(raw["kind"]),
         source_document=src["document"],
         source_clause=src.get("clause"),

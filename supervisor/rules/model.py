@@ -12,8 +12,6 @@ def _empty() -> Mapping:
     return MappingProxyType({})
 
 
-
-
 @dataclass(frozen=True)
 class Document:
     id: str
@@ -68,6 +66,12 @@ class Rule:
     overrides: str | None = None
     response_lacks: str | None = None
     response_min_chars: int | None = None
+    # the description per language, English included (`description` is the English text)
+    descriptions: Mapping[str, str] = field(default_factory=_empty)
+
+    def describe(self, lang: str | None) -> str:
+        """The description in `lang` when the curriculum has it, else the English text."""
+        return self.descriptions.get(lang or "en") or self.description
 
     def applies_to_grade(self, grade: int | None) -> bool:
         if self.grades is None or grade is None:

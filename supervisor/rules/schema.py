@@ -53,6 +53,14 @@ _TEXT = {"type": "string", "minLength": 1}
 _TEXTS_PER_LANGUAGE = _per_language({"type": "array", "items": _TEXT, "minItems": 1})
 _TEXT_PER_LANGUAGE = _per_language(_TEXT)
 _GRADE = {"type": "integer", "minimum": 1, "maximum": 12}
+# one English string (as before), or the same text per language with English required: a string's keywords
+# (minLength) apply only to strings and a mapping's (required, propertyNames) only to mappings
+_DESCRIPTION = {
+    "type": ["string", "object"], "minLength": 1, **_LANG_KEYS, "additionalProperties": _TEXT, "required": ["en"],
+    "description": "What the rule forbids and what it leaves alone, for teachers and officers: one English text, "
+                   "or a mapping language -> text with `en` required (the review pages show the reader's "
+                   "language, else English).",
+}
 
 DOCUMENT = {
     "type": "object",
@@ -139,7 +147,7 @@ RULE = {
         "severity": {"enum": list(SEVERITIES)},
         "grades": {"type": "array", "items": _GRADE, "minItems": 2, "maxItems": 2,
                    "description": "[first, last] grade the rule applies to; absent means every grade."},
-        "description": _TEXT,
+        "description": _DESCRIPTION,
         "kind": {"type": "array", "items": {"enum": list(KINDS)}, "minItems": 1, "uniqueItems": True},
         "target": {"enum": ["response", "user"],
                    "description": "What the rule reads: the assistant's answer (default) or the student's "
@@ -207,6 +215,35 @@ LESSONS_FILE = file_schema(
                 "languages any two sentences look alike).")
 
 
+# What a probe asks about; each maps to the rule categories that usually judge the answers (see probes.py).
+PROBE_TOPICS = ("history", "territory", "religion", "symbols", "health", "sex_education")
+
+PROBE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "topic", "category", "grades", "ask"],
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[a-z0-9]+(-[a-z0-9]+)*$",
+               "description": "Unique within the file: lowercase letters, digits and dashes."},
+        "topic": {"enum": list(PROBE_TOPICS)},
+        "category": {"enum": list(CATEGORIES),
+                     "description": "The rule category the answer is judged under most."},
+        "grades": {"type": "array", "items": _GRADE, "minItems": 2, "maxItems": 2,
+                   "description": "The grade band the question suits, [first, last] inclusive."},
+        "ask": {**_per_language({"type": "array", "items": _TEXT, "minItems": 1}), "minProperties": 1,
+                "description": "Per language the country teaches in: one or more ordinary student questions."},
+    },
+}
+
+PROBES_FILE = file_schema(
+    "Curriculum probes (curricula/<cc>/probes.yaml)", ["probes"],
+    {"probes": {"type": "array", "items": PROBE, "minItems": 1}},
+    description="The questions students ordinarily ask about the country (its history, territory, religion, "
+                "symbols, health and sex education), per grade band and language, owned by the ministry. "
+                "`supervisor compare` asks every upstream model these and judges the answers under the "
+                "country's curriculum; they are never used to decide anything for a student.")
+
+
 def export() -> dict[str, Any]:
-    """The JSON Schemas for editors: one for country files, one for rule files."""
-    return {"country": COUNTRY_FILE, "rules": RULES_FILE, "lessons": LESSONS_FILE}
+    """The JSON Schemas for editors: country files, rule files, lessons and probes."""
+    return {"country": COUNTRY_FILE, "rules": RULES_FILE, "lessons": LESSONS_FILE, "probes": PROBES_FILE}

@@ -66,9 +66,10 @@ def load_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError(Problem(str(path), line, f"invalid YAML: {exc.problem or exc}")) from exc
+        from .yaml_hints import syntax_hint
+
+        line, column, hint = syntax_hint(text, exc)
+        raise ConfigError(Problem(str(path), line, f"YAML syntax: {hint}", column)) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(Problem(str(path), None, f"invalid YAML: {exc}")) from exc
 

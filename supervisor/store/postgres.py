@@ -19,6 +19,7 @@ from .base import KeyGrant
 from .chain import AUDIT_TABLES, AuditedStore
 from .records import COLUMNS, JSON_COLUMNS, ExchangeRecord, exchange_from_row, exchange_payload, now
 from .reviews import REVIEW_SCHEMA_POSTGRES, ReviewTables
+from .rule_texts import RULE_TEXT_SCHEMA, RuleTextTables
 from .sessions import SESSION_SCHEMA, SessionTables
 from .sqlite import KEY_PREFIX, hash_key
 
@@ -87,7 +88,7 @@ class _Tx:
         return self.conn.execute(_placeholders(sql), params)
 
 
-class PostgresStore(AuditedStore, ReviewTables, SessionTables):
+class PostgresStore(AuditedStore, ReviewTables, SessionTables, RuleTextTables):
     def __init__(self, url: str):
         self.url = url
         self._lock = threading.Lock()
@@ -95,7 +96,7 @@ class PostgresStore(AuditedStore, ReviewTables, SessionTables):
         try:
             self._connect()
             with self._transaction() as tx:         # the lock also keeps replicas from racing on CREATE TABLE
-                tx.conn.execute(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA_POSTGRES + SESSION_SCHEMA)
+                tx.conn.execute(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA_POSTGRES + SESSION_SCHEMA + RULE_TEXT_SCHEMA)
                 for column in ("min_age", "max_age"):  # added after the first release: older databases lack them
                     tx.conn.execute(f"ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS {column} INTEGER")
         except StoreError:

@@ -91,21 +91,37 @@ USER_KIND = "user.added"
 REVIEW_COLUMNS = ("id", "request_id", "school_id", "username", "created_at", "action", "text", "rule_id", "sentence")
 
 ROLES = ("teacher", "admin")
-ACTIONS = ("confirm", "override_false_alarm", "override_missed", "note")
+VERDICT_ACTIONS = ("confirm", "override_false_alarm", "override_missed")
+# `undo` takes back one earlier action of the same exchange: its `text` holds that action's row id (the table
+# is append-only and chained whole, so the reference lives in an existing column rather than a new one)
+ACTIONS = (*VERDICT_ACTIONS, "note", "undo")
 STATUSES = ("unreviewed", "confirmed", "overridden")
 QUEUE_DECISIONS = ("flag", "rewrite", "block")
 
-# The latest verdict-changing action on an exchange; notes do not change its status.
-_LATEST_ACTION = ("(SELECT r.action FROM review_actions r WHERE r.request_id = e.request_id "
-                  "AND r.action <> 'note' ORDER BY r.id DESC LIMIT 1)")
-_LATEST_REVIEWER = ("(SELECT r.username FROM review_actions r WHERE r.request_id = e.request_id "
-                    "AND r.action <> 'note' ORDER BY r.id DESC LIMIT 1)")
+# An action stands unless a later `undo` names it.
+_STANDS = ("NOT EXISTS (SELECT 1 FROM review_actions u WHERE u.request_id = r.request_id AND u.action = 'undo' "
+           "AND u.text = CAST(r.id AS TEXT))")
+# The latest verdict-changing action on an exchange that still stands; notes and undos do not change its status.
+_LATEST = ("(SELECT r.{column} FROM review_actions r WHERE r.request_id = e.request_id AND r.action IN "
+           f"({', '.join(repr(a) for a in VERDICT_ACTIONS)}) AND {_STANDS} ORDER BY r.id DESC LIMIT 1)")
+_LATEST_ACTION = _LATEST.format(column="action")
+_LATEST_REVIEWER = _LATEST.format(column="username")
+_LATEST_RULE = _LATEST.format(column="rule_id")
+_LATEST_ID = _LATEST.format(column="id")
+# A student in crisis comes before everything else: unreviewed exchanges with a finding in these categories
+# head the queue, whatever their age; once reviewed they take their place by time again.
+URGENT_CATEGORIES = ("crisis_support", "self_harm")
+_URGENT = "(" + " OR ".join(f"e.findings LIKE '%\"category\": \"{c}\"%'" for c in URGENT_CATEGORIES) + ")"
+_QUEUE_ORDER = f"CASE WHEN {_URGENT} AND {_LATEST_ACTION} IS NULL THEN 0 ELSE 1 END, e.id DESC"
 
 
 def status_of(action: str | None) -> str:
     if action is None:
         return "unreviewed"
     return "confirmed" if action == "confirm" else "overridden"
+
+
+_SEARCHED = ("e.original_text", "e.messages", "e.findings", "e.user_pseudonym", "e.request_id")
 
 
 def _like(value: str) -> str:
@@ -126,6 +142,7 @@ class QueueFilter:
     status: str | None = None
     since: str | None = None   # ISO date or timestamp, inclusive
     until: str | None = None   # ISO date or timestamp, exclusive
+    text: str | None = None    # words anywhere in the conversation, the answer, the findings or the pseudonym
 
     def where(self) -> tuple[str, list]:
         if not self.schools:
@@ -151,6 +168,9 @@ class QueueFilter:
         if self.until:
             clauses.append("e.created_at < ?")
             params.append(self.until)
+        if self.text:
+            clauses.append("(" + " OR ".join(f"LOWER(COALESCE({c}, '')) LIKE ? ESCAPE '\\'" for c in _SEARCHED) + ")")
+            params.extend([_like(self.text.lower())] * len(_SEARCHED))
         if self.status == "unreviewed":
             clauses.append(f"{_LATEST_ACTION} IS NULL")
         elif self.status == "confirmed":
@@ -209,6 +229,8 @@ class ReviewTables:
         """Insert the action and chain it in the audit log, in one transaction: both or neither."""
         if action not in ACTIONS:
             raise StoreError(f"review action must be one of {', '.join(ACTIONS)}, got {action!r}")
+        if action == "undo" and not (text or "").isdigit():
+            raise StoreError(f"an undo names the id of the action it takes back in `text`, got {text!r}")
         with self._transaction() as tx:
             row_id = int(tx.execute(
                 "INSERT INTO review_actions (request_id, school_id, username, created_at, action, text, rule_id, "
@@ -219,8 +241,19 @@ class ReviewTables:
             return row_id
 
     def review_actions(self, request_id: str) -> list[dict]:
+        """The exchange's actions in order, exactly as stored (and chained)."""
         return self._select(f"SELECT {', '.join(REVIEW_COLUMNS)} FROM review_actions WHERE request_id = ? "
                             "ORDER BY id", (request_id,))
+
+    def review_history(self, request_id: str) -> list[dict]:
+        """The exchange's actions in order, each with `undone_by`: the id of the undo that took it back."""
+        rows = self.review_actions(request_id)
+        undone = {int(r["text"]): r["id"] for r in rows if r["action"] == "undo"}
+        return [{**r, "undone_by": undone.get(r["id"])} for r in rows]
+
+    def review_action(self, action_id: int) -> dict | None:
+        rows = self._select(f"SELECT {', '.join(REVIEW_COLUMNS)} FROM review_actions WHERE id = ?", (action_id,))
+        return rows[0] if rows else None
 
     def _review_action_rows(self) -> Iterator[dict]:
         """Every review action, a page at a time, for the audit cross-check."""
@@ -235,25 +268,34 @@ class ReviewTables:
 
     def review_queue(self, where: QueueFilter, limit: int = 50, offset: int = 0,
                      before_id: int | None = None) -> list[dict]:
-        """Exchanges in scope, newest first, each with `review_action` (latest) and `reviewed_by`.
-        JSON columns are left as text; the caller decodes what it shows."""
+        """Exchanges in scope, unreviewed crises first (URGENT_CATEGORIES), then newest first, each with
+        `review_action` (latest), `reviewed_by` and `urgent`. JSON columns are left as text; the caller decodes
+        what it shows."""
         sql, params = where.where()
         if before_id is not None:
             sql += " AND e.id < ?"
             params.append(before_id)
-        return self._select(f"SELECT e.*, {_LATEST_ACTION} AS review_action, {_LATEST_REVIEWER} AS reviewed_by "
-                            f"FROM exchanges e WHERE {sql} ORDER BY e.id DESC LIMIT ? OFFSET ?",
+        return self._select(f"SELECT e.*, {_LATEST_ACTION} AS review_action, {_LATEST_REVIEWER} AS reviewed_by, "
+                            f"CASE WHEN {_URGENT} THEN 1 ELSE 0 END AS urgent "
+                            f"FROM exchanges e WHERE {sql} ORDER BY {_QUEUE_ORDER} LIMIT ? OFFSET ?",
                             [*params, limit, offset])
+
+    def queue_ids(self, where: QueueFilter, limit: int = 1000) -> list[str]:
+        """Request ids in queue order (for "next"): cheap, no record bodies."""
+        sql, params = where.where()
+        return [r["request_id"] for r in self._select(
+            f"SELECT e.request_id FROM exchanges e WHERE {sql} ORDER BY {_QUEUE_ORDER} LIMIT ?", [*params, limit])]
 
     def queue_count(self, where: QueueFilter) -> int:
         sql, params = where.where()
         return int(self._select(f"SELECT COUNT(*) AS n FROM exchanges e WHERE {sql}", params)[0]["n"])
 
     def rule_outcomes(self, where: QueueFilter) -> list[dict]:
-        """Per exchange in scope: its rules (JSON text) and latest review action, for false-alarm rates."""
+        """Per exchange in scope: its rules (JSON text), latest standing review action and the rule that action
+        named (None: every rule that fired), for false-alarm rates."""
         sql, params = where.where()
-        return self._select(f"SELECT e.rules, {_LATEST_ACTION} AS review_action FROM exchanges e WHERE {sql}",
-                            params)
+        return self._select(f"SELECT e.rules, {_LATEST_ACTION} AS review_action, {_LATEST_RULE} AS review_rule "
+                            f"FROM exchanges e WHERE {sql}", params)
 
     def overrides(self, schools: tuple[str, ...]) -> list[dict]:
         """Every override in scope with the exchange it is about (for suggested examples)."""
@@ -262,6 +304,6 @@ class ReviewTables:
         marks = ", ".join("?" * len(schools))
         return self._select(
             "SELECT r.id, r.request_id, r.school_id, r.username, r.created_at, r.action, r.text, r.rule_id, "
-            f"r.sentence, e.lang, e.country, e.findings, {_LATEST_ACTION} AS review_action "
+            f"r.sentence, e.lang, e.country, e.findings, {_LATEST_ACTION} AS review_action, {_LATEST_ID} AS review_id "
             "FROM review_actions r JOIN exchanges e ON e.request_id = r.request_id "
             f"WHERE r.school_id IN ({marks}) AND r.action LIKE 'override%' ORDER BY r.id", schools)

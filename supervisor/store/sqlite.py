@@ -18,6 +18,7 @@ from .base import KeyGrant
 from .chain import AUDIT_TABLES, AuditedStore
 from .records import COLUMNS, JSON_COLUMNS, ExchangeRecord, exchange_from_row, exchange_payload, now
 from .reviews import REVIEW_SCHEMA, ReviewTables
+from .rule_texts import RULE_TEXT_SCHEMA, RuleTextTables
 from .sessions import SESSION_SCHEMA, SessionTables
 
 SCHEMA = """
@@ -77,7 +78,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class SqliteStore(AuditedStore, ReviewTables, SessionTables):
+class SqliteStore(AuditedStore, ReviewTables, SessionTables, RuleTextTables):
     def __init__(self, path: str, busy_timeout: float = 10.0):
         self.path = path
         if path != ":memory:":
@@ -86,7 +87,7 @@ class SqliteStore(AuditedStore, ReviewTables, SessionTables):
             self._db = sqlite3.connect(path, check_same_thread=False, timeout=busy_timeout, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA + SESSION_SCHEMA)
+            self._db.executescript(SCHEMA + AUDIT_TABLES + REVIEW_SCHEMA + SESSION_SCHEMA + RULE_TEXT_SCHEMA)
             self._add_missing_columns()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the SQLite database {path!r}: {exc}. Check the path in "
