@@ -10,7 +10,7 @@ from supervisor.rules import schema
 from supervisor.rules.loader import load_curricula
 from supervisor.settings import PROJECT_ROOT
 
-SHIPPED = ("jp", "th", "vn", "id", "my", "ph", "kh", "sg", "bn", "tl")
+SHIPPED = ("jp", "th", "vn", "id", "my", "ph", "kh", "sg", "la", "mm", "bn", "tl")
 
 
 def test_shipped_curricula_load_and_extend_the_baseline():
