@@ -13,7 +13,8 @@ from .supervision import Supervisor
 
 
 def make_embedder(settings: Settings) -> CachedEmbedder:
-    embedder = build_embedder(settings.embedder_backend, settings.embedder_model, settings.embedder_threads)
+    embedder = build_embedder(settings.embedder_backend, settings.embedder_model, settings.embedder_threads,
+                              settings.cache_dir)
     embedder.load(settings.cache_dir)
     return embedder
 
@@ -30,7 +31,7 @@ def make_rulebook(settings: Settings, embedder: CachedEmbedder, countries=None,
 def rulebook_options(settings: Settings, embedder: CachedEmbedder) -> dict:
     """How curricula are compiled: thresholds, and the learned heads with this embedder's public-data bank."""
     return {"threshold": settings.semantic_threshold, "margin": settings.semantic_margin,
-            "learn": settings.learned_heads, "bank": load_bank(embedder.name) if settings.learned_heads else None,
+            "learn": settings.learned_heads, "bank": load_bank(embedder.space) if settings.learned_heads else None,
             "cache_dir": settings.cache_dir}
 
 
