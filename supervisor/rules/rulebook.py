@@ -62,11 +62,15 @@ def fingerprint(root: Path) -> tuple:
 
 def compile_rulebook(root: Path, embed: Callable, countries=None, threshold: float = DEFAULT_THRESHOLD,
                      margin: float = DEFAULT_MARGIN, learn: bool = True, bank: Bank | None = None,
-                     cache_dir: Path | None = None) -> Rulebook:
+                     cache_dir: Path | None = None, preloaded: tuple[tuple, Mapping] | None = None) -> Rulebook:
     """Load and compile the curricula. With `learn`, fit the learned heads on every loaded curriculum's
-    examples plus `bank` (the shipped public data for this embedder) and use them in the semantic check."""
-    stamp = fingerprint(root)
-    curricula = load_curricula(Path(root), countries)
+    examples plus `bank` (the shipped public data for this embedder) and use them in the semantic check.
+    `preloaded`: (fingerprint, curricula) a caller already read and validated (the server's start-up)."""
+    if preloaded is not None:
+        stamp, curricula = preloaded
+    else:
+        stamp = fingerprint(root)
+        curricula = load_curricula(Path(root), countries)
     learned = build_learned(curricula.values(), embed, bank, cache_dir) if learn else None
     compiled = {}
     for country, curriculum in curricula.items():
