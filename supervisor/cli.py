@@ -565,7 +565,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before any OpenMP runtime loads (models/onnx_engine.py)
     args = build_parser().parse_args(argv)
+    if args.func is not cmd_serve:  # serve configures its JSON log lines itself
+        from .logs import configure_command_logging
+
+        configure_command_logging()
     try:
         code = args.func(args)
     except ConfigError as exc:

@@ -23,3 +23,12 @@ def configure_logging(level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def configure_command_logging() -> None:
+    """Commands other than `serve` (check, lint, eval, ...): structlog's readable lines, on stderr, so that what
+    a command prints on stdout (`--json` above all) stays only its result; progress lines go to the terminal."""
+    structlog.configure(processors=[structlog.processors.add_log_level,
+                                    structlog.processors.TimeStamper(fmt="%H:%M:%S", utc=True),
+                                    structlog.dev.ConsoleRenderer(colors=False)],
+                        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
