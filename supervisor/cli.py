@@ -695,7 +695,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before any OpenMP runtime loads (models/onnx_engine.py)
+    # numpy's BLAS on one thread, set before numpy loads: the proxy's parallelism is across requests (one engine
+    # per core), and BLAS threads that spin for a busy core made a start's small linear algebra 10-200x slower
+    # (a 384x384 eigh: 6 s on two threads, 0.03 s on one, on the shared 2-core machine)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
+    if args.func is not cmd_serve:  # serve configures its JSON log lines itself
+        from .logs import configure_command_logging
+
+        configure_command_logging()
     try:
         code = args.func(args)
     except ConfigError as exc:

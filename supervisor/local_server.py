@@ -41,6 +41,7 @@ class ServerThread:
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
                                 proxy_headers=False)
         self.server = uvicorn.Server(config)
+        self.app = app
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -69,6 +70,16 @@ class ServerThread:
                 self.server.should_exit = True
                 raise RuntimeError(f"the server on port {self.port} failed to start (see the log above)")
             time.sleep(0.05)
+        # the proxy listens before it can judge (startup.py): callers here want it ready
+        startup = getattr(getattr(self.app, "state", None), "startup", None)
+        while startup is not None and not startup.done:
+            if time.monotonic() > deadline:
+                self.server.should_exit = True
+                raise RuntimeError(f"the server on port {self.port} did not get ready ({startup.phase})")
+            time.sleep(0.05)
+        if startup is not None and startup.error:
+            self.server.should_exit = True
+            raise RuntimeError(f"the server on port {self.port} failed to start: {startup.error}")
         return self
 
     def __exit__(self, *exc) -> None:

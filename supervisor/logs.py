@@ -57,3 +57,12 @@ def _quiet_libraries(level: int) -> None:
         logger.setLevel(level)
         logger.handlers[:] = []
         logger.propagate = True
+
+
+def configure_command_logging() -> None:
+    """Commands other than `serve` (check, lint, eval, ...): structlog's readable lines, on stderr, so that what
+    a command prints on stdout (`--json` above all) stays only its result; progress lines go to the terminal."""
+    structlog.configure(processors=[structlog.processors.add_log_level,
+                                    structlog.processors.TimeStamper(fmt="%H:%M:%S", utc=True),
+                                    structlog.dev.ConsoleRenderer(colors=False)],
+                        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))

