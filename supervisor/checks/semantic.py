@@ -202,7 +202,11 @@ def make_check(index: SemanticIndex, learned=None):
         # the head may lead only for what a sentence shows by what it is about (universal safety, and pedagogy:
         # "copy this and hand it in"): in curriculum and culture the same topic is taught or violated by its
         # stance ("Takeshima is Japan's" / "is Korea's"), which a head over a sentence's meaning cannot tell apart
-        may_lead = probs is not None and rule.category in HEAD_LED_CATEGORIES
+        # On the student's message only pedagogy ("write my graded essay, I'll copy it") is head-led: a crisis
+        # disclosure read by topic alone takes "Dad scolded me for gaming" for abuse, so those rules keep to
+        # their nearest examples (and their uncertain band, for the judge).
+        may_lead = probs is not None and rule.category in (
+            HEAD_LED_CATEGORIES if rule.target == "response" else PEDAGOGY_CATEGORIES)
         if probs is not None:
             head = probs[:, column]
             limits = learned.thresholds[label]
