@@ -65,4 +65,4 @@ def configure_command_logging() -> None:
     structlog.configure(processors=[structlog.processors.add_log_level,
                                     structlog.processors.TimeStamper(fmt="%H:%M:%S", utc=True),
                                     structlog.dev.ConsoleRenderer(colors=False)],
-                        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+                        logger_factory=_stderr_logger)  # stderr as it is when a line is written (see above)

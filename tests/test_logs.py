@@ -74,7 +74,8 @@ def served_log(tmp_path_factory, fake_upstream, answers, cache_dir):
     env.pop("SUPERVISOR_LOG_LEVEL", None)
     served = ServeProcess(env)
     try:
-        listening = served.wait_for("listening")
+        listening = served.wait_for("listening")   # bound at once; requests get 503 "starting" until `ready`
+        served.wait_for("ready")
         from supervisor.store import open_store
 
         store = open_store(env["SUPERVISOR_DATABASE_URL"])

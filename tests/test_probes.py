@@ -53,7 +53,7 @@ def test_fixture_probes_load(jp):
     (("grades: [7, 12]", "grades: [7, 13]"), r":6: probe territory-takeshima: grades: 13 is greater than"),
     (("id: territory-takeshima", "id: Territory_Takeshima"), r":3: probe Territory_Takeshima: id: .* does not match"),
     (("    ask:", "    asks:"), r":7: probe territory-takeshima: \(probe\): unknown key 'asks'"),
-    (("      ja:", "      xx:"), r":7: probe territory-takeshima: ask: 'xx' is not one of: ja, th"),
+    (("      ja:", "      xx:"), r":8: probe territory-takeshima: ask: 'xx' is not a supported language code; use one of"),
     (("schema_version: 1", "schema_version: 2"), r":1: schema_version must be 1"),
 ])
 def test_schema_problems_name_file_line_probe_and_key(tmp_path, jp, change, expected):

@@ -66,6 +66,9 @@ def synopses(text: str) -> list[str]:
 TEXT = README.read_text(encoding="utf-8")
 TEST_SUITE = next(c for c in shell_commands(TEXT) if "pytest" in c)
 FRESH_CLONE = next(c for c in shell_commands(TEXT) if "pip install -e ." in c)
+# the "Compare models" block runs as written, in bash, in tests/test_compare.py (it needs its own fake upstream)
+COMPARE_SECTION = "Compare models"
+COMPARE = shell_commands(TEXT.split(f"\n## {COMPARE_SECTION}\n", 1)[1].split("\n## ", 1)[0])
 
 
 class Newcomer:
@@ -89,15 +92,16 @@ class Newcomer:
         return out.stdout
 
     def serve(self, command: str, extra_env: dict[str, str] | None = None) -> None:
-        """Start a README `serve` line and wait for its `listening` line (a hang guard, not a timing
-        assertion: a cold machine compiles the shipped curricula for minutes)."""
+        """Start a README `serve` line and wait for its `ready` line, which says where it listens once it can
+        judge (it listens at once, `listening`, and answers 503 "starting" until then; a hang guard, not a
+        timing assertion: a cold machine compiles the shipped curricula for minutes)."""
         self.log = []
         self.server = subprocess.Popen(["bash", "-c", command], cwd=self.home, env={**self.env, **(extra_env or {})},
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                        start_new_session=True)  # its own group: SIGTERM reaches the server
         threading.Thread(target=lambda: self.log.extend(self.server.stderr), daemon=True).start()
         deadline = time.monotonic() + 800
-        while not any('"listening"' in line for line in self.log):
+        while not any('"ready"' in line for line in self.log):
             assert self.server.poll() is None and time.monotonic() < deadline, "".join(self.log[-20:])
             time.sleep(0.2)
         self.ran.append(command)
@@ -182,7 +186,9 @@ def newcomer(tmp_path_factory, cache_dir, fake_upstream):
 
 def test_every_readme_command_is_run_by_a_test(newcomer):
     """A command added to the README fails here until the scenario above runs it."""
-    covered_elsewhere = {TEST_SUITE, FRESH_CLONE}  # see the two tests below
+    covered_elsewhere = {TEST_SUITE, FRESH_CLONE, *COMPARE}  # see the two tests below, and test_compare's
+    assert COMPARE and f'_readme_block("{COMPARE_SECTION}")' in (Path(__file__).parent / "test_compare.py").read_text(
+        encoding="utf-8")
     not_run = [c for c in shell_commands(TEXT) if c not in newcomer["ran"] and c not in covered_elsewhere]
     assert not not_run, "README commands no test runs (add them to tests/test_readme.py): " + "; ".join(not_run)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
 import time
 
 import httpx
+import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from conftest import FIXTURE_CURRICULA, PROJECT_ROOT, free_port
@@ -40,7 +43,16 @@ async def _starting(tmp_path):
         assert (await client.get("/v1/models")).json()["error"]["code"] == "start_failed"
 
 
-def test_a_bulk_embedding_job_reports_count_and_rate():
+@pytest.fixture
+def info_logged():
+    """Log at info whatever an earlier command in this process configured (compare runs at `warning`)."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    yield
+    structlog.configure(**saved)
+
+
+def test_a_bulk_embedding_job_reports_count_and_rate(info_logged):
     embedder = CachedEmbedder(HashingEmbedder())
     with capture_logs() as logs:
         embedder.embed([f"sentence number {i}" for i in range(PROGRESS_MIN + 10)])

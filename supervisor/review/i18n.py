@@ -18,12 +18,13 @@ LOCALES = Path(__file__).parent / "locales"
 # code: the language's own name, as the settings page offers it (the curricula's schema.LANGUAGES, all of them)
 UI_LANGUAGES = {
     "en": "English", "id": "Bahasa Indonesia", "ja": "日本語", "km": "ភាសាខ្មែរ", "lo": "ພາສາລາວ",
-    "ms": "Bahasa Melayu", "my": "မြန်မာဘာသာ", "ta": "தமிழ்", "th": "ไทย", "tl": "Tagalog", "vi": "Tiếng Việt",
-    "zh": "中文",
+    "ms": "Bahasa Melayu", "my": "မြန်မာဘာသာ", "pt": "Português", "ta": "தமிழ்", "tet": "Tetun", "th": "ไทย",
+    "tl": "Tagalog", "vi": "Tiếng Việt", "zh": "中文",
 }
 DEFAULT_LANG = "en"
-# what browsers send for languages the pages offer under another code: Filipino is written as Tagalog here
-_SAME_AS = {"fil": "tl", "zsm": "ms"}
+# what browsers send for languages the pages offer under another code: Filipino is written as Tagalog here,
+# Tetun Dili (ISO 639-3 `tdt`) as Tetun
+_SAME_AS = {"fil": "tl", "zsm": "ms", "tdt": "tet"}
 
 
 @cache
