@@ -361,7 +361,7 @@ def test_each_user_reads_the_pages_in_their_language(review_server):
     assert client.get("/review/settings.json").json()["user"]["lang"] == "ja"
     r = client.post("/review/settings", data={"csrf": client.csrf, "lang": "xx"},
                     headers={"Accept": "application/json"})
-    assert r.status_code == 400 and "en, id, ja, km, lo, ms, my, ta, th, tl, vi, zh" in r.json()["error"]["message"]
+    assert r.status_code == 400 and "en, id, ja, km, lo, ms, my, pt, ta, tet, th, tl, vi, zh" in r.json()["error"]["message"]
 
 
 def test_every_ui_string_is_translated():
