@@ -20,6 +20,21 @@ def _stderr_logger(*_args) -> structlog.PrintLogger:
     return structlog.PrintLogger(sys.stderr)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """The standard-library side of `_stderr_logger`: writes to sys.stderr as it is when a line is written."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # StreamHandler assigns it; the live sys.stderr is always what is read
+        pass
+
+
 def configure_logging(level: str = "info") -> None:
     numeric = getattr(logging, level.upper(), logging.INFO)
     shared = [
@@ -27,7 +42,7 @@ def configure_logging(level: str = "info") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
