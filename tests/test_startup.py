@@ -9,14 +9,13 @@ import logging
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from conftest import FIXTURE_CURRICULA, PROJECT_ROOT, free_port
+from conftest import FIXTURE_CURRICULA, PROJECT_ROOT, free_port, wait_until_ready
 from supervisor.app import create_app
 from supervisor.models.embedder import PROGRESS_MIN, CachedEmbedder, HashingEmbedder
 from supervisor.settings import Settings
@@ -72,16 +71,7 @@ def test_serve_says_where_it_listens_when_ready(cache_dir, tmp_path):
     server = subprocess.Popen([sys.executable, "-m", "supervisor", "serve"], env=env, cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert server.poll() is None, server.stderr.read()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not get ready"
-            time.sleep(0.2)
+        wait_until_ready(server, port)
     finally:
         server.terminate()
         _, stderr = server.communicate(timeout=60)
