@@ -135,8 +135,13 @@ def main() -> None:
         learned.probabilities(vectors)
     heads_ms = (time.perf_counter() - started) * 1000 / (20 * len(fresh))
     print(f"\n4. Model time per sentence ({len(fresh)} sentences): embedding {embed_ms:.1f} ms, "
-          f"heads {heads_ms:.3f} ms ({len(learned.heads.labels)} heads, {np.prod(learned.heads.weights.shape)} "
+          f"heads {heads_ms:.3f} ms ({len(learned.heads.labels)} heads, {_weight_count(learned.heads)} "
           f"weights)")
+
+
+def _weight_count(heads) -> int:
+    arrays = (heads.weights, heads.bias, heads.hidden_weights, heads.hidden_bias)
+    return int(sum(np.prod(a.shape) for a in arrays if a is not None))
 
 
 if __name__ == "__main__":

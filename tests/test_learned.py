@@ -22,11 +22,11 @@ def test_heads_separate_what_they_are_shown_and_ignore_what_they_are_not():
     first = (x[:, 0] > 0.5).astype(np.float32)
     second = (x[:, 1] < -0.5).astype(np.float32)
     second[:200] = IGNORE  # half the rows say nothing about the second label
-    heads = fit_heads(x, np.stack([first, second], axis=1), ("a", "b"), steps=200)
+    heads = fit_heads(x, np.stack([first, second], axis=1), ("a", "b"), epochs=200)
     p = heads.predict(x)
     assert ((p[:, 0] > 0.5) == (first == 1)).mean() > 0.95
     assert ((p[200:, 1] > 0.5) == (second[200:] == 1)).mean() > 0.95
-    again = fit_heads(x, np.stack([first, second], axis=1), ("a", "b"), steps=200)
+    again = fit_heads(x, np.stack([first, second], axis=1), ("a", "b"), epochs=200)
     assert np.array_equal(heads.weights, again.weights)  # deterministic
 
 

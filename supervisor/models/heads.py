@@ -1,14 +1,23 @@
-"""Learned heads: small logistic classifiers over sentence embeddings, one per label, fitted in numpy.
+"""Learned heads: a small two-layer network over sentence embeddings, one sigmoid output per label, in numpy.
 
-The approach of Singapore's LionGuard 2 (a frozen embedding model plus small heads) at the size of this
-project: multilingual-e5-small vectors (384 numbers), one sigmoid unit per label, fitted jointly by full-batch
-Adam on weighted binary cross-entropy with an L2 penalty. Fitting takes seconds for tens of thousands of
-rows, so it runs when a curriculum is compiled: the ministry's own examples steer the heads as soon as they are
-saved, together with the shipped bank of public labelled data (`bank.py`).
+The approach of Singapore's LionGuard 2 (a frozen embedding model plus small classifier heads) at the size of
+this project: multilingual-e5-small vectors (384 numbers) feed one hidden layer of ReLU units shared by every
+label, then one sigmoid unit per label. The hidden layer is shared because the labels share what they need to
+read: "this sentence goes along with a request", "this one declines", "this names a method" matter to every
+category. It replaced one logistic unit per label (version 3), which could only weigh directions of the
+embedding one by one: "a method" and "a refusal that names the method" sit on the same directions. Scored on
+groups of rows it never saw (a quarter of the curricula's languages, or a whole public source: see
+`checks/learned.py`), the mean recall at the calibrated 0.2% false-alarm rate went from 0.39 to 0.52 over the
+34 labels, the stance label from 0.54 to 0.84 and the request label from 0.57 to 0.69 (at 5%).
 
-A label's rows are positive (1), negative (0) or not about it (-1: left out of that head's loss). Positives and
-negatives are balanced per head so that a label with 300 examples is not drowned by 30,000 others; the
-decision thresholds are calibrated afterwards on held-out data (`training/calibrate.py`), not read off 0.5.
+Fitted by minibatch Adam on weighted binary cross-entropy with an L2 penalty, a fixed seed and a fixed order,
+so the same inputs give the same heads. Fitting takes seconds for tens of thousands of rows, so it runs when a
+curriculum is compiled: the ministry's own examples steer the heads as soon as they are saved, together with
+the shipped bank of public labelled data (`bank.py`).
+
+A label's rows are positive (1), negative (0) or not about it (-1: left out of that label's loss). Positives and
+negatives are balanced per label so that a label with 300 examples is not drowned by 30,000 others; the
+decision thresholds are calibrated afterwards on held-out data (`checks/learned.py`), not read off 0.5.
 """
 
 from __future__ import annotations
@@ -25,10 +34,12 @@ class Heads:
     labels: tuple[str, ...]
     mean: np.ndarray        # feature standardisation fitted with the heads
     scale: np.ndarray
-    weights: np.ndarray     # (dim, labels)
+    weights: np.ndarray     # (hidden, labels): the output layer
     bias: np.ndarray        # (labels,)
     # directions removed before the heads read a vector (rows; may be empty): see `language_directions`
     removed: np.ndarray | None = None
+    hidden_weights: np.ndarray | None = None   # (dim, hidden); None: the outputs read the features directly
+    hidden_bias: np.ndarray | None = None      # (hidden,)
 
     def features(self, vectors: np.ndarray) -> np.ndarray:
         if self.removed is None or not len(self.removed):
@@ -38,7 +49,10 @@ class Heads:
     def logits(self, vectors: np.ndarray) -> np.ndarray:
         if not len(vectors):
             return np.zeros((0, len(self.labels)), np.float32)
-        return ((self.features(vectors) - self.mean) / self.scale) @ self.weights + self.bias
+        z = (self.features(vectors) - self.mean) / self.scale
+        if self.hidden_weights is not None:
+            z = np.maximum(z @ self.hidden_weights + self.hidden_bias, 0.0)
+        return z @ self.weights + self.bias
 
     def predict(self, vectors: np.ndarray) -> np.ndarray:
         """Probability of each label (columns) for each vector (rows)."""
@@ -69,12 +83,13 @@ def language_directions(vectors: np.ndarray, count: int) -> np.ndarray:
 
 
 def fit_heads(vectors: np.ndarray, targets: np.ndarray, labels: tuple[str, ...], *,
-              row_weights: np.ndarray | None = None, l2: float = 1e-3, steps: int = 300,
-              learning_rate: float = 0.05, seed: int = 0, removed: np.ndarray | None = None) -> Heads:
-    """Fit one logistic head per column of `targets` (values 1, 0 or IGNORE).
+              row_weights: np.ndarray | None = None, hidden: int = 512, epochs: int = 15, batch: int = 512,
+              l2: float = 1e-4, learning_rate: float = 0.002, seed: int = 0,
+              removed: np.ndarray | None = None) -> Heads:
+    """Fit the shared hidden layer and one output per column of `targets` (values 1, 0 or IGNORE).
 
-    Deterministic for the same inputs (fixed seed, full batch). `row_weights` lets a source count for less
-    (e.g. machine-labelled rows) without removing it. `removed`: directions projected out first.
+    Deterministic for the same inputs (fixed seed, so the same minibatch order). `row_weights` lets a source
+    count for less (e.g. machine-labelled rows) without removing it. `removed`: directions projected out first.
     """
     x = np.asarray(vectors, np.float32)
     if removed is not None and len(removed):
@@ -83,30 +98,55 @@ def fit_heads(vectors: np.ndarray, targets: np.ndarray, labels: tuple[str, ...],
     n, dim = x.shape
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-6
-    z = (x - mean) / scale
+    z = ((x - mean) / scale).astype(np.float32)
     known = (y != IGNORE).astype(np.float32)
     y01 = np.where(y == 1, 1.0, 0.0).astype(np.float32)
     base = np.ones(n, np.float32) if row_weights is None else np.asarray(row_weights, np.float32)
-    # balance positives against negatives per head: each side carries half of the head's total weight
+    # balance positives against negatives per label: each side carries half of the label's total weight
     pos = (y01 * known) * base[:, None]
     neg = ((1 - y01) * known) * base[:, None]
-    weight = (pos / np.maximum(pos.sum(axis=0), 1e-6) + neg / np.maximum(neg.sum(axis=0), 1e-6)) * 0.5
+    weight = ((pos / np.maximum(pos.sum(axis=0), 1e-6) + neg / np.maximum(neg.sum(axis=0), 1e-6)) * 0.5
+              ).astype(np.float32)
     rng = np.random.default_rng(seed)
-    w = (rng.standard_normal((dim, y.shape[1])) * 0.01).astype(np.float32)
-    b = np.zeros(y.shape[1], np.float32)
-    m_w, v_w = np.zeros_like(w), np.zeros_like(w)
-    m_b, v_b = np.zeros_like(b), np.zeros_like(b)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    for step in range(1, steps + 1):
-        p = _sigmoid(z @ w + b)
-        g = (p - y01) * weight                      # d loss / d logit, already normalised per head
-        grad_w = z.T @ g + l2 * w
-        grad_b = g.sum(axis=0)
-        m_w = beta1 * m_w + (1 - beta1) * grad_w
-        v_w = beta2 * v_w + (1 - beta2) * grad_w * grad_w
-        m_b = beta1 * m_b + (1 - beta1) * grad_b
-        v_b = beta2 * v_b + (1 - beta2) * grad_b * grad_b
-        lr = learning_rate * np.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
-        w -= lr * m_w / (np.sqrt(v_w) + eps)
-        b -= lr * m_b / (np.sqrt(v_b) + eps)
-    return Heads(tuple(labels), mean.astype(np.float32), scale.astype(np.float32), w, b, removed)
+    params = {
+        "w1": (rng.standard_normal((dim, hidden)) * np.sqrt(2.0 / dim)).astype(np.float32),  # He, for ReLU
+        "b1": np.zeros(hidden, np.float32),
+        "w2": (rng.standard_normal((hidden, y.shape[1])) * np.sqrt(1.0 / hidden)).astype(np.float32),
+        "b2": np.zeros(y.shape[1], np.float32),
+    }
+    adam = _Adam(params, learning_rate)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            rows = order[start:start + batch]
+            zb = z[rows]
+            pre = zb @ params["w1"] + params["b1"]
+            act = np.maximum(pre, 0.0)
+            p = _sigmoid(act @ params["w2"] + params["b2"])
+            # d loss / d logit; scaled so that a minibatch estimates the whole set's (per-label normalised) loss
+            g = ((p - y01[rows]) * weight[rows] * (n / len(rows))).astype(np.float32)
+            back = (g @ params["w2"].T) * (pre > 0)
+            adam.step({"w2": act.T @ g + l2 * params["w2"], "b2": g.sum(axis=0),
+                       "w1": zb.T @ back + l2 * params["w1"], "b1": back.sum(axis=0)})
+    return Heads(tuple(labels), mean.astype(np.float32), scale.astype(np.float32), params["w2"], params["b2"],
+                 removed, params["w1"], params["b1"])
+
+
+class _Adam:
+    """Adam with bias correction, updating a dict of arrays in place."""
+
+    def __init__(self, params: dict[str, np.ndarray], learning_rate: float,
+                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        self.params, self.learning_rate = params, learning_rate
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+
+    def step(self, grads: dict[str, np.ndarray]) -> None:
+        self.t += 1
+        lr = self.learning_rate * np.sqrt(1 - self.beta2 ** self.t) / (1 - self.beta1 ** self.t)
+        for key, grad in grads.items():
+            self.m[key] = self.beta1 * self.m[key] + (1 - self.beta1) * grad
+            self.v[key] = self.beta2 * self.v[key] + (1 - self.beta2) * grad * grad
+            self.params[key] -= lr * self.m[key] / (np.sqrt(self.v[key]) + self.eps)
