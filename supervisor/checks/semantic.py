@@ -160,7 +160,6 @@ def _top_components(centered: np.ndarray, n: int) -> np.ndarray:
 
 
 HEAD_LED_CATEGORIES = frozenset(UNIVERSAL_CATEGORIES + PEDAGOGY_CATEGORIES)
-SURE_LED_ON_USER = ("crisis_support",)
 
 
 def make_check(index: SemanticIndex, learned=None):
@@ -203,12 +202,11 @@ def make_check(index: SemanticIndex, learned=None):
         # the head may lead only for what a sentence shows by what it is about (universal safety, and pedagogy:
         # "copy this and hand it in"): in curriculum and culture the same topic is taught or violated by its
         # stance ("Takeshima is Japan's" / "is Korea's"), which a head over a sentence's meaning cannot tell apart
-        # On the student's message pedagogy ("write my graded essay, I'll copy it") is head-led; a crisis
-        # disclosure only by a head that is sure (`fire`: 0.2% of held-out ordinary messages reach it), never by
-        # the two moderate signals: read by topic at `mid`, "Dad scolded me for gaming" was taken for abuse.
+        # On the student's message only pedagogy ("write my graded essay, I'll copy it") is head-led: a crisis
+        # disclosure read by topic alone takes "Dad scolded me for gaming" for abuse, so those rules keep to
+        # their nearest examples (and their uncertain band, for the judge).
         may_lead = probs is not None and rule.category in (
-            HEAD_LED_CATEGORIES if rule.target == "response" else (*PEDAGOGY_CATEGORIES, *SURE_LED_ON_USER))
-        sure_only = rule.target == "user" and rule.category in SURE_LED_ON_USER
+            HEAD_LED_CATEGORIES if rule.target == "response" else PEDAGOGY_CATEGORIES)
         if probs is not None:
             head = probs[:, column]
             limits = learned.thresholds[label]
@@ -241,7 +239,7 @@ def make_check(index: SemanticIndex, learned=None):
                 # half the margin; after a harmful request that the answer does not decline, the head's `gate`
                 head_bar = limits.gate if complying else limits.mid
                 certain = confirmed or (leading and best[i] >= threshold - UNCERTAIN_BAND and (
-                    p >= limits.fire or (not sure_only and not declining and gap >= margin / 2 and p >= head_bar)))
+                    p >= limits.fire or (not declining and gap >= margin / 2 and p >= head_bar)))
                 stage = "learned" if certain and not confirmed else "semantic"
                 doubtful = not certain and not declining and (
                     near or (best[i] >= threshold and gap >= 0)
