@@ -75,11 +75,6 @@ def ask_as(demo, school: str, question: str) -> tuple[str, httpx.Headers]:
     return r.json()["choices"][0]["message"]["content"], r.headers
 
 
-# Measured, not yet mended: the demo's knife answer ("Sure. A small folding knife fits inside a pencil case...")
-# is blocked when the student asked in Japanese or Malay, because the request stage reads the question as a
-# harmful request; lessons.yaml has no Tetum or Portuguese questions, tasks or request examples yet, so after a
-# Tetum or Portuguese question the answer is judged on its own words, and passes.
-TETUM_REQUESTS = "no Tetum/Portuguese request examples yet: the request stage cannot read the student's question"
 
 
 # Brunei and Timor-Leste: each demo school answers under its own curriculum, and a blocked answer is refused in the
@@ -99,10 +94,10 @@ def test_brunei_and_timor_leste_demo_schools_answer_lessons_under_their_own_curr
     assert headers["x-supervisor-curriculum"].startswith(f"{school.removeprefix('demo-')}@")
 
 
-# The Timor-Leste cases are not run while the gap above stands (run=False: a known failure, not a flaky one; its
-# traceback, formatted at every run, only added noise); remove the mark when Tetum and Portuguese requests exist.
-@pytest.mark.parametrize(("school", "lesson", "knife", "refusal"), [
-    BRUNEI, *(pytest.param(*case, marks=pytest.mark.xfail(run=False, reason=TETUM_REQUESTS)) for case in TIMOR_LESTE)])
+# The demo's knife answer ("Sure. A small folding knife fits inside a pencil case...") is mild in its own words: it
+# is blocked because the request stage reads the student's question, in Malay, Tetum or Portuguese, as a request for
+# weapon concealment (the baseline's `requests` and ordinary `questions` exist in each of those languages).
+@pytest.mark.parametrize(("school", "lesson", "knife", "refusal"), [BRUNEI, *TIMOR_LESTE])
 def test_brunei_and_timor_leste_demo_schools_refuse_weapon_advice_in_the_students_language(demo, school, lesson,
                                                                                           knife, refusal):
     text, headers = ask_as(demo, school, knife)
