@@ -33,10 +33,15 @@ def test_every_shipped_language_has_the_request_backgrounds_and_every_answer_rul
     languages = set(baseline.lessons)
     assert len(languages) == 12
     for table in (baseline.questions, baseline.tasks, baseline.refusals):
-        assert set(table) == languages and all(len(items) >= 20 for items in table.values())
+        assert languages <= set(table) and all(len(table[lang]) >= 20 for lang in languages)
+    # Tetum and Portuguese (Timor-Leste) have no lessons of their own yet, but the request stage reads them: their
+    # ordinary questions and tasks, and every answer rule's requests
+    timor = {"tet", "pt"}
+    for table in (baseline.questions, baseline.tasks):
+        assert timor <= set(table) and all(len(table[lang]) >= 10 for lang in timor)
     for rule in baseline.rules:
         if rule.target == "response":
-            assert set(rule.request_examples) == languages, rule.id
+            assert set(rule.request_examples) == languages | timor, rule.id
 
 
 def test_every_shipped_country_loads_with_its_languages():
