@@ -140,8 +140,8 @@ def main() -> None:
 
 
 def _weight_count(heads) -> int:
-    arrays = (heads.weights, heads.bias, heads.hidden_weights, heads.hidden_bias)
-    return int(sum(np.prod(a.shape) for a in arrays if a is not None))
+    arrays = (heads.hidden_weights, heads.hidden_bias, heads.weights, heads.bias)
+    return int(sum(np.prod(a.shape) for a in arrays))
 
 
 if __name__ == "__main__":

@@ -266,9 +266,8 @@ def _read_cached(path: Path) -> Learned | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            hidden = (data["hidden_weights"], data["hidden_bias"]) if "hidden_weights" in data else (None, None)
-            heads = Heads(tuple(meta["labels"]), data["mean"], data["scale"], data["weights"], data["bias"],
-                          data["removed"], *hidden)
+            heads = Heads(tuple(meta["labels"]), data["mean"], data["scale"], data["hidden_weights"],
+                          data["hidden_bias"], data["weights"], data["bias"], data["removed"])
     except (OSError, ValueError, KeyError):
         return None
     thresholds = {k: Thresholds(**v) for k, v in meta["thresholds"].items()}
@@ -284,10 +283,9 @@ def _save_cached(cache_dir: Path | None, key: str, learned: Learned) -> None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         tmp = Path(cache_dir) / f"heads-{key}.tmp.npz"
         np.savez(tmp, meta=np.array(json.dumps(meta)), mean=learned.heads.mean, scale=learned.heads.scale,
+                 hidden_weights=learned.heads.hidden_weights, hidden_bias=learned.heads.hidden_bias,
                  weights=learned.heads.weights, bias=learned.heads.bias,
-                 removed=learned.heads.removed if learned.heads.removed is not None else np.zeros((0, 1)),
-                 **({"hidden_weights": learned.heads.hidden_weights, "hidden_bias": learned.heads.hidden_bias}
-                    if learned.heads.hidden_weights is not None else {}))
+                 removed=learned.heads.removed if learned.heads.removed is not None else np.zeros((0, 1)))
         tmp.replace(Path(cache_dir) / f"heads-{key}.npz")
     except OSError:
         pass  # a read-only cache only costs the next start the fitting time

@@ -35,12 +35,12 @@ class Heads:
     labels: tuple[str, ...]
     mean: np.ndarray        # feature standardisation fitted with the heads
     scale: np.ndarray
+    hidden_weights: np.ndarray   # (dim, hidden): the shared layer
+    hidden_bias: np.ndarray      # (hidden,)
     weights: np.ndarray     # (hidden, labels): the output layer
     bias: np.ndarray        # (labels,)
     # directions removed before the heads read a vector (rows; may be empty): see `language_directions`
     removed: np.ndarray | None = None
-    hidden_weights: np.ndarray | None = None   # (dim, hidden); None: the outputs read the features directly
-    hidden_bias: np.ndarray | None = None      # (hidden,)
 
     def features(self, vectors: np.ndarray) -> np.ndarray:
         if self.removed is None or not len(self.removed):
@@ -51,9 +51,7 @@ class Heads:
         if not len(vectors):
             return np.zeros((0, len(self.labels)), np.float32)
         z = (self.features(vectors) - self.mean) / self.scale
-        if self.hidden_weights is not None:
-            z = np.maximum(z @ self.hidden_weights + self.hidden_bias, 0.0)
-        return z @ self.weights + self.bias
+        return np.maximum(z @ self.hidden_weights + self.hidden_bias, 0.0) @ self.weights + self.bias
 
     def predict(self, vectors: np.ndarray) -> np.ndarray:
         """Probability of each label (columns) for each vector (rows)."""
@@ -129,8 +127,8 @@ def fit_heads(vectors: np.ndarray, targets: np.ndarray, labels: tuple[str, ...],
             back = (g @ params["w2"].T) * (pre > 0)
             adam.step({"w2": act.T @ g + l2 * params["w2"], "b2": g.sum(axis=0),
                        "w1": zb.T @ back + l2 * params["w1"], "b1": back.sum(axis=0)})
-    return Heads(tuple(labels), mean.astype(np.float32), scale.astype(np.float32), params["w2"], params["b2"],
-                 removed, params["w1"], params["b1"])
+    return Heads(tuple(labels), mean.astype(np.float32), scale.astype(np.float32), params["w1"], params["b1"],
+                 params["w2"], params["b2"], removed)
 
 
 class _Adam:
