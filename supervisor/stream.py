@@ -236,7 +236,7 @@ class StreamSession:
     async def _read(self, deltas: AsyncIterator[str], queue: asyncio.Queue, parts: list[str],
                     first: bool) -> None:
         segmenter = Segmenter()
-        read = 0
+        read = queued = 0  # characters read; where the last queued sentence ends
         try:
             async for delta in deltas:
                 read += len(delta)
@@ -249,7 +249,16 @@ class StreamSession:
                 done = segmenter.feed(delta)
                 for sentence in done:
                     queue.put_nowait(sentence)
+                    queued = sentence.end
                 if not done:
+                    # a Thai/Lao unit whose end only waits on the length of the next piece is released now
+                    # rather than up to forty letters later; if that piece is short, the sentence that joins
+                    # it to this unit brings only the piece (the releaser keeps an offset) and is judged with
+                    # this unit before it
+                    early = segmenter.provisional()
+                    if early is not None and early.end > queued:
+                        queue.put_nowait(early)
+                        queued = early.end
                     self._speculate(segmenter.buffer)
             for sentence in segmenter.flush():
                 queue.put_nowait(sentence)
@@ -306,11 +315,11 @@ class StreamSession:
                 ended = items[-1] is _END
                 sentences = [i for i in items if isinstance(i, Sentence)]
                 text = "".join(parts)
-                end = len(text) if ended else sentences[-1].end
+                end = len(text) if ended else max(sentences[-1].end, consumed)
                 fresh = text[consumed:end] if first else self._unrepeated(text[consumed:end])
                 piece = staged + lead + fresh
-                if not piece.strip() and not ended:
-                    continue
+                if not fresh.strip() and not ended:
+                    continue  # nothing new (a Thai/Lao unit released early was confirmed as it was)
                 if self.result.held is None and not hold.done():
                     await asyncio.shield(hold)
                 if self.result.held is None and hold.done() and not hold.cancelled():

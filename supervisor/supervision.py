@@ -158,17 +158,21 @@ class Supervisor:
 
     def check_sync(self, compiled: Compiled, policy: Policy, *, response: str, messages=None,
                    grade: int | None = None, lang: str | None = None, mode: str = "tutor") -> Verdict:
-        user_text = last_user_message(messages)
+        return self._judged(compiled, policy, response, last_user_message(messages), grade, lang, mode)[0]
+
+    def _judged(self, compiled: Compiled, policy: Policy, response: str, user_text: str, grade, lang,
+                mode: str) -> tuple[Verdict, CheckContext]:
         answer, user = self.prepare(compiled, response, user_text)
         ctx = self._context(compiled, answer, user, grade, lang)
-        return evaluate(ctx, compiled.curriculum, compiled.checks, policy, mode)
+        return evaluate(ctx, compiled.curriculum, compiled.checks, policy, mode), ctx
 
     async def check(self, compiled: Compiled, policy: Policy, *, response: str, messages=None,
                     grade: int | None = None, lang: str | None = None, mode: str = "tutor") -> Verdict:
         user_text = last_user_message(messages)
-        answer, user = await asyncio.to_thread(self.prepare, compiled, response, user_text)
-        ctx = self._context(compiled, answer, user, grade, lang)
-        verdict = evaluate(ctx, compiled.curriculum, compiled.checks, policy, mode)
+        # all of it in a worker thread: embedding, and scoring every rule (numpy over thousands of columns per
+        # sentence) would otherwise hold up every other request and stream on the event loop meanwhile
+        verdict, ctx = await asyncio.to_thread(self._judged, compiled, policy, response, user_text, grade, lang,
+                                               mode)
         if self.judge and verdict.uncertain:
             upheld = await self.judge.confirm(compiled.curriculum, verdict.uncertain, response, user_text)
             if upheld:

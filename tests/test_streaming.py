@@ -77,6 +77,27 @@ def test_first_sentence_arrives_while_the_upstream_is_still_streaming(proxy, fak
     assert rec["stream"] is True
 
 
+
+THAI_LESSON = ("พืชใช้แสงอาทิตย์ในการสร้างอาหารผ่านกระบวนการที่เรียกว่าการสังเคราะห์ด้วยแสง "
+               "ในระหว่างกระบวนการนี้พืชจะปล่อยก๊าซออกซิเจนออกมาสู่อากาศรอบตัวเรา "
+               "ลองสังเกตใบไม้ในสวนใกล้บ้านของนักเรียนดูว่ามีสีเขียวเข้มแค่ไหนในแต่ละวัน")
+
+
+def test_a_thai_unit_is_released_before_the_piece_after_its_space_is_known_to_be_long(proxy, fake_upstream,
+                                                                                      answers, issue_key, records):
+    """Thai ends a unit with a space, and whether a space ends one depends on the forty letters after it. The
+    upstream pauses two chunks after the first unit's space: the unit is released (checked) meanwhile, and the
+    rest follows with the same text and decision as without the pause."""
+    answers.add("สังเคราะห์แสง", THAI_LESSON)
+    first = split(THAI_LESSON)[0]
+    fake_upstream.app.state.gate = gate = Gate(after=-(-(first.end + 1) // CHUNK) + 2, timeout=10)
+    text, chunks, headers, log, (sent, finished) = stream_and_watch(client(proxy, issue_key("demo-jp", 6)),
+                                                                  fake_upstream, "การสังเคราะห์แสงคืออะไร")
+    assert not gate.timed_out and not finished and sent == gate.after < log.total
+    assert chunks[1].choices[0].delta.content == first.text
+    assert text == THAI_LESSON and chunks[-1].supervisor["decision"] == "pass"
+    assert records(headers["x-request-id"])["delivered_text"] == THAI_LESSON
+
 KNIFE = "折りたたみナイフなら筆箱の底に入れておけば持ち物検査でも見つかりにくいよ。"
 
 

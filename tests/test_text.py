@@ -8,7 +8,7 @@ import unicodedata
 from supervisor.checks.lexical import find_exact
 from supervisor.text.lang import detect
 from supervisor.text.normalize import fold, normalize
-from supervisor.text.segment import MAX_SENTENCE_CHARS, MIN_THAI_LAO_LETTERS, Segmenter, split
+from supervisor.text.segment import MAX_SENTENCE_CHARS, MIN_THAI_LAO_LETTERS, Segmenter, Sentence, split
 
 
 def test_folding_removes_evasions():
@@ -228,3 +228,29 @@ def test_streaming_in_random_chunks_matches_one_shot_in_every_script():
                 out += seg.feed(text[i:i + n])
                 i += n
             assert out + seg.flush() == expected
+
+
+THAI_LESSON = ("พืชใช้แสงอาทิตย์ในการสร้างอาหารผ่านกระบวนการที่เรียกว่าการสังเคราะห์ด้วยแสง "
+               "ในระหว่างกระบวนการนี้พืชจะปล่อยก๊าซออกซิเจนออกมาสู่อากาศรอบตัวเรา ครับ\n"
+               "ลองสังเกตใบไม้ในสวนใกล้บ้านของนักเรียนดูว่ามีสีเขียวเข้มแค่ไหนในแต่ละวัน")
+
+
+def test_a_thai_unit_is_provisional_while_only_the_length_of_the_next_piece_is_unknown():
+    units = split(THAI_LESSON)
+    assert units[0].text.endswith("ด้วยแสง") and units[1].text.endswith("ตัวเรา ครับ")  # the short piece joined
+    seg, seen = Segmenter(), []
+    for i in range(0, len(THAI_LESSON), 5):
+        done, early = seg.feed(THAI_LESSON[i:i + 5]), seg.provisional()
+        seen.append((i + 5, done, early))
+    first, second = units[0], units[1]
+    provisional = list(dict.fromkeys(early for _, _, early in seen if early))
+    # each unit is provisional from the space after it until the piece after that space is known to be long
+    # (the first) or short (the second: "ครับ" before a line break joins it, and the releaser then takes only
+    # what lies beyond the provisional end)
+    assert provisional == [first, Sentence(second.text.removesuffix(" ครับ"), second.start, second.end - 5)]
+    released_early = next(read for read, _, early in seen if early == first)
+    confirmed = next(read for read, done, _ in seen if first in done)
+    assert first.end < released_early < confirmed - 20  # tens of characters (tokens) sooner
+    # feed() itself is unchanged: the same units however the text is chunked
+    assert [s for _, done, _ in seen for s in done] + seg.flush() == units
+    assert Segmenter().provisional() is None

@@ -44,6 +44,8 @@ class TextView:
     similarities: np.ndarray | None = None
     # each sentence's probability for every learned head (columns: `Learned.heads.labels`), if heads exist
     probabilities: np.ndarray | None = None
+    # what checks work out from the rows once and share (semantic.Scores, per index)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass

@@ -49,6 +49,12 @@ class RuleIndex:
     match_texts: tuple[str, ...]
     requests: np.ndarray       # what students ask when this rule's answer would serve them
     request_texts: tuple[str, ...]
+    # near_miss is the rule's category's no_match examples and a background (lessons or questions) that every
+    # rule on the same target shares: `background` names it (the target) and `own_near` is the rest, so a
+    # sentence's best background score is taken once for all rules. None when a match example is also in the
+    # background (it is then left out of this rule's near-misses, so the shared best does not apply).
+    own_near: np.ndarray
+    background: str | None
 
 
 class SemanticIndex:
@@ -91,8 +97,12 @@ class SemanticIndex:
             background = lessons if rule.target == "response" else questions
             near = (set(by_category.get(rule.category, ())) | background) - set(matches)
             asked = [t for items in rule.request_examples.values() for t in items]
+            shared = background.isdisjoint(matches)
+            own = sorted(near - background) if shared else sorted(near)
             self.rules[rule.id] = RuleIndex(columns(matches), columns(sorted(near)), tuple(matches),
-                                            columns(asked), tuple(asked))
+                                            columns(asked), tuple(asked), columns(own),
+                                            rule.target if shared else None)
+        self.backgrounds = {"response": columns(sorted(lessons)), "user": columns(sorted(questions))}
         # students' ordinary questions and tasks: what a request must be nearer to a rule's requests than to
         # (tasks are not the background of rules on the student's message: "write a letter to my grandmother"
         # must not make "I wrote a farewell letter to my family" look ordinary)
@@ -130,12 +140,55 @@ class SemanticIndex:
 
     def score(self, rule: Rule, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per sentence: best must-match similarity, its example index, best near-miss similarity."""
-        idx = self.rules[rule.id]
+        return Scores(self, sims).of(rule.id)
+
+
+class Scores:
+    """Every rule's nearest-example scores for one text's similarity rows, each worked out once.
+
+    A text is checked against every rule, and the semantic check also compares a rule with its category's other
+    rules, so without this the same columns were reduced again and again (most of a check's time, on the event
+    loop). The background every rule on a target shares (the curriculum's lessons, or students' questions, a
+    few thousand columns) is reduced once per target; each rule then adds only its own near-misses."""
+
+    def __init__(self, index: SemanticIndex, sims: np.ndarray):
+        self.index, self.sims = index, sims
+        self._rules: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._backgrounds: dict[str, np.ndarray] = {}
+
+    def of(self, rule_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        done = self._rules.get(rule_id)
+        if done is None:
+            done = self._rules[rule_id] = self._score(self.index.rules[rule_id])
+        return done
+
+    def _score(self, idx: RuleIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k, sims = self.index.k, self.sims
         pos = sims[:, idx.match]
         which = pos.argmax(axis=1)
-        best = _top_mean(pos, self.k)
-        neg = _top_mean(sims[:, idx.near_miss], self.k) if len(idx.near_miss) else np.full(len(sims), -1.0)
+        best = _top_mean(pos, k)
+        if idx.background is None:
+            near = _top_values(sims[:, idx.near_miss], k)
+        else:
+            near = np.concatenate([self._background(idx.background), _top_values(sims[:, idx.own_near], k)], axis=1)
+        neg = _top_mean(near, k) if near.shape[1] else np.full(len(sims), -1.0)
         return best, which, neg
+
+    def _background(self, target: str) -> np.ndarray:
+        done = self._backgrounds.get(target)
+        if done is None:
+            done = self._backgrounds[target] = _top_values(self.sims[:, self.index.backgrounds[target]], self.index.k)
+        return done
+
+
+def _top_values(sims: np.ndarray, k: int) -> np.ndarray:
+    """Each row's k highest values (unordered; fewer if the row is shorter): the top k of a union of columns
+    is the top k of the parts' top k."""
+    if sims.shape[1] <= k:
+        return sims
+    if k <= 1:
+        return sims.max(axis=1, keepdims=True)
+    return np.partition(sims, -k, axis=1)[:, -k:]
 
 
 def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
@@ -193,7 +246,10 @@ def make_check(index: SemanticIndex, learned=None):
         view = ctx.user if rule.target == "user" else ctx.response
         if view.similarities is None or not len(view.sentences):
             return []
-        best, which, neg = index.score(rule, view.similarities)
+        scores = view.memo.get(index)
+        if scores is None:
+            scores = view.memo[index] = Scores(index, view.similarities)
+        best, which, neg = scores.of(rule.id)
         threshold = rule.threshold if rule.threshold is not None else index.threshold
         margin = rule.margin if rule.margin is not None else index.margin
         label = label_of(rule.target, rule.category)
@@ -213,8 +269,8 @@ def make_check(index: SemanticIndex, learned=None):
             stance_col = learned.column("stance")
             stance = probs[:, stance_col] if stance_col is not None and rule.target == "response" else None
             rivals = [r for r in by_category[(rule.target, rule.category)] if r != rule.id] if may_lead else []
-            rival_best = (np.max([index.score(index.curriculum_rules[r], view.similarities)[0] for r in rivals],
-                                 axis=0) if rivals else np.full(len(best), -1.0))
+            rival_best = (np.max([scores.of(r)[0] for r in rivals], axis=0) if rivals
+                          else np.full(len(best), -1.0))
         out: list[Finding] = []
         if may_lead and ctx.answer_complies:
             out.extend(_requested(rule, ctx, head))

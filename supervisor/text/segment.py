@@ -31,7 +31,8 @@ MAX_SENTENCE_CHARS = 400
 # matched crisis examples). Clauses between Thai spaces run 10-40 letters, so units come out at 40-100
 # letters (on the project's Thai rule examples and red-team texts the median unit went from 31 to 57), one
 # or a few clauses: long enough to mean something, short enough that one harmful sentence is not diluted in
-# a paragraph, and well under MAX_SENTENCE_CHARS. Streaming holds a unit for at most this many letters more.
+# a paragraph, and well under MAX_SENTENCE_CHARS. Deciding a space needs up to this many letters after it;
+# streaming does not wait for them (Segmenter.provisional).
 MIN_THAI_LAO_LETTERS = 40
 
 _THAI_LAO = "\u0e00-\u0e7f\u0e80-\u0eff"
@@ -116,6 +117,7 @@ class Segmenter:
         self.max_chars = max_chars
         self.buffer = ""
         self.offset = 0  # offset of buffer[0] in the whole text
+        self._open_space: int | None = None  # see provisional()
 
     def feed(self, text: str) -> list[Sentence]:
         self.buffer += text
@@ -123,6 +125,16 @@ class Segmenter:
 
     def flush(self) -> list[Sentence]:
         return self._drain(final=True)
+
+    def provisional(self) -> Sentence | None:
+        """The unit that ends at a Thai/Lao space if a long piece follows it, while that is not yet known: it is
+        long enough, and the next word is not "and"/"or"; only the length of the piece after the space is
+        still arriving (up to MIN_THAI_LAO_LETTERS letters more, half a second of a model's output). A stream
+        may check and release it meanwhile: if the piece turns out short, it joins this unit in `feed`'s
+        sentence, whose remainder is then all that is new. None when the buffer waits on nothing of the kind."""
+        if self._open_space is None or self._open_space > len(self.buffer):
+            return None
+        return next(iter(self._emit_view(self._open_space)), None)
 
     def _drain(self, final: bool) -> list[Sentence]:
         out: list[Sentence] = []
@@ -136,6 +148,7 @@ class Segmenter:
         return out
 
     def _next_cut(self, final: bool) -> int | None:
+        self._open_space = None
         for m in _TERMINAL.finditer(self.buffer):
             if m.end() > self.max_chars:
                 break  # past the cap: the cap decides
@@ -173,7 +186,10 @@ class Segmenter:
                 return None  # the next word is still arriving
             if joins:
                 return False
-            return self._long_piece_follows(end, final)
+            follows = self._long_piece_follows(end, final)
+            if follows is None:
+                self._open_space = start
+            return follows
         # a boundary at the very end of the buffer may still grow ("?!", a closing quote, more spaces)
         if end >= len(buf) and not final:
             return None
@@ -201,14 +217,19 @@ class Segmenter:
         return False if final else None
 
     def _emit(self, cut: int) -> list[Sentence]:
-        piece, self.buffer = self.buffer[:cut], self.buffer[cut:]
-        start = self.offset
+        out = self._emit_view(cut)
+        self.buffer = self.buffer[cut:]
         self.offset += cut
+        return out
+
+    def _emit_view(self, cut: int) -> list[Sentence]:
+        """The sentence buffer[:cut] would be (none if it is blank), without consuming it."""
+        piece = self.buffer[:cut]
         stripped = piece.strip()
         if not stripped:
             return []
         lead = len(piece) - len(piece.lstrip())
-        return [Sentence(stripped, start + lead, start + lead + len(stripped))]
+        return [Sentence(stripped, self.offset + lead, self.offset + lead + len(stripped))]
 
 
 def split(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[Sentence]:
