@@ -40,10 +40,6 @@ DEFAULT_COMPONENTS = 3
 DEFAULT_THRESHOLD = 0.39
 DEFAULT_MARGIN = 0.13
 UNCERTAIN_BAND = 0.08  # after projection scores spread about four times wider than raw cosines
-# The share of the margin that is enough when the rule's head is sure (see check_semantic). Chosen on the shipped
-# curricula's own examples (lint), never on an evaluation set: adding 3,500 examples moved the gaps of twenty
-# must-match examples from just over the margin (0.13) to 0.11-0.128, with their heads at 0.99-1.00.
-SURE_MARGIN = 0.85
 
 
 @dataclass(frozen=True)
@@ -294,15 +290,7 @@ def make_check(index: SemanticIndex, learned=None):
                 # (no stance veto here: refusals and support are part of the nearest-example background, so a
                 # declining sentence is already nearer to them than to the rule's examples unless it is nearly
                 # one of those examples; the stance head, weak in some languages, reads compliance as refusal)
-                # confirmed: the nearest examples say so and the head agrees at its gate; a head that is sure
-                # (`fire`) lets the nearest examples say so a little less clearly (SURE_MARGIN of the margin): a
-                # new example elsewhere in the curriculum moves the projection, and with it every gap, by a few
-                # hundredths, which should not turn a disclosure the head is certain of into a doubt. Only where
-                # the topic is the harm: in curriculum categories the stance decides ("Takeshima is Japan's,
-                # occupied by Korea" is the lesson), which the head cannot see
-                near_enough = near or (rule.category in HEAD_LED_CATEGORIES and p >= limits.fire
-                                       and best[i] >= threshold and gap >= margin * SURE_MARGIN)
-                confirmed = near_enough and p >= limits.gate
+                confirmed = near and p >= limits.gate
                 # two moderate signals: the head at `mid`, the nearest examples within the uncertain band and
                 # half the margin; after a harmful request that the answer does not decline, the head's `gate`
                 head_bar = limits.gate if complying else limits.mid
