@@ -143,7 +143,7 @@ class EnginePool:
 
     TAKE = 16          # most sentences a worker takes at once (the engine runs them in batches of similar length)
     SPLIT_MIN = 4      # fewer sentences than this are not worth handing to a second engine
-    BULK_SLICE = 16    # bulk sentences a worker takes at once: how long an interactive sentence may wait
+    BULK_SLICE = 32    # bulk sentences a worker takes at once (about 100 ms): how long an interactive one may wait
 
     def __init__(self, engines: list, dim: int, name: str, space: str | None = None):
         self._engines = engines
@@ -176,6 +176,8 @@ class EnginePool:
         job = _Job(len(texts), self.dim)
         if texts:
             items = [_Item(job, i, text) for i, text in enumerate(texts)]
+            if bulk:  # queued shortest first, so each slice a worker takes is of one length and pads little
+                items.sort(key=lambda item: len(item.text))
             with self._ready:
                 (self._bulk if bulk else self._interactive).extend(items)
                 self._ready.notify(min(len(items), self.engines))
