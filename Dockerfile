@@ -31,7 +31,7 @@ WORKDIR /data
 VOLUME /data
 EXPOSE 8000
 # /healthz is 503 "starting" while a first start builds the engine and embeds the curricula (67 s measured on 2
-# quiet cores, ten minutes on 2 busy ones; a restart on the /data/cache volume about 6 s), then 200: the start
+# quiet cores, ten minutes on 2 busy ones; a restart on the /data/cache volume under 6 s), then 200: the start
 # period covers a first start on a busy machine
 HEALTHCHECK --interval=15s --timeout=5s --start-period=600s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz').status == 200 else 1)"

@@ -30,12 +30,17 @@ class Completion:
     usage: dict | None
 
 
-def _litellm():
+def load_litellm():
+    """litellm, imported and configured (quiet, no telemetry). Its import takes seconds: the app loads it while it
+    starts (app.build_services), not at the first upstream call."""
     import litellm
 
     litellm.suppress_debug_info = True
     litellm.telemetry = False
     return litellm
+
+
+_litellm = load_litellm
 
 
 async def stop_litellm_background() -> None:
