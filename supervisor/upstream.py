@@ -40,8 +40,6 @@ def load_litellm():
     return litellm
 
 
-_litellm = load_litellm
-
 
 async def stop_litellm_background() -> None:
     """Stop litellm's logging worker when it runs on this event loop. litellm starts one background task per
@@ -60,7 +58,7 @@ async def stop_litellm_background() -> None:
 
 
 def _translate(exc: Exception) -> UpstreamError:
-    litellm = _litellm()
+    litellm = load_litellm()
     name = type(exc).__name__
     if isinstance(exc, litellm.exceptions.Timeout) or "Timeout" in name:
         return UpstreamTimeout(f"the upstream model did not answer in time ({name})")
@@ -108,7 +106,7 @@ class Upstream:
         return kwargs
 
     async def complete(self, body: dict, messages: list[dict], user: str | None = None) -> Completion:
-        litellm = _litellm()
+        litellm = load_litellm()
         try:
             reply = await litellm.acompletion(**self._kwargs(body, messages, user))
         except Exception as exc:  # litellm raises many provider-specific types
@@ -123,7 +121,7 @@ class Upstream:
     async def stream(self, body: dict, messages: list[dict], user: str | None = None) -> AsyncIterator[str]:
         """Yield text deltas as the upstream produces them. Closing the generator early closes the upstream
         HTTP stream, so the model stops generating (a client that went away, a blocked answer)."""
-        litellm = _litellm()
+        litellm = load_litellm()
         try:
             response = await litellm.acompletion(stream=True, **self._kwargs(body, messages, user))
         except Exception as exc:

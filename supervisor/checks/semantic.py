@@ -193,10 +193,7 @@ def _top_values(sims: np.ndarray, k: int) -> np.ndarray:
 
 def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
     """Mean of each row's k highest values: one lucky neighbour counts less than several agreeing ones."""
-    if k <= 1 or sims.shape[1] <= 1:
-        return sims.max(axis=1)
-    k = min(k, sims.shape[1])
-    return np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
+    return _top_values(sims, k).mean(axis=1)
 
 
 def _top_components(centered: np.ndarray, n: int) -> np.ndarray:

@@ -14,9 +14,9 @@ from ..settings import DEMO_MODEL, Settings, UpstreamConfig
 
 def _routable(model: str) -> str | None:
     """Why litellm cannot route `model`, or None when it can."""
-    from ..upstream import _litellm
+    from ..upstream import load_litellm
 
-    litellm = _litellm()
+    litellm = load_litellm()
     try:
         _, provider, _, _ = litellm.get_llm_provider(model)
     except Exception:  # noqa: BLE001 - litellm raises its own BadRequestError for an unknown provider
