@@ -14,6 +14,7 @@ import structlog
 
 # loggers of libraries that speak at INFO on every request; LiteLLM's three also attach a plain-text handler
 LIBRARY_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx", "httpcore", "openai", "multipart")
+_library_level: int | None = None  # set by configure_logging; None: JSON logging not configured in this process
 
 
 def _stderr_logger(*_args) -> structlog.PrintLogger:
@@ -63,13 +64,21 @@ def configure_logging(level: str = "info") -> None:
 
 
 def _quiet_libraries(level: int) -> None:
-    # LiteLLM attaches its own plain-text handler when it is imported; import it now so that handler exists to
-    # be removed (what it logs then reaches the JSON handler above through the root logger)
-    import litellm._logging  # noqa: F401 - imported for its side effect on the LiteLLM loggers
+    global _library_level
+    _library_level = level
+    adopt_library_loggers()
 
+
+def adopt_library_loggers() -> None:
+    """Hold the libraries' loggers to `_library_level` and route them through the root (JSON) handler. Called when
+    logging is configured and again by `upstream.load_litellm` once litellm is imported: litellm attaches its own
+    plain-text handler (and sets levels) at import, and importing it here instead would cost every start the ~3 s
+    of that import before the server could even say it is starting."""
+    if _library_level is None:
+        return
     for name in LIBRARY_LOGGERS:
         logger = logging.getLogger(name)
-        logger.setLevel(level)
+        logger.setLevel(_library_level)
         logger.handlers[:] = []
         logger.propagate = True
 

@@ -16,6 +16,8 @@ def make_embedder(settings: Settings) -> CachedEmbedder:
     embedder = build_embedder(settings.embedder_backend, settings.embedder_model, settings.embedder_threads,
                               settings.cache_dir)
     embedder.load(settings.cache_dir)
+    if settings.shipped_vectors:
+        embedder.use_shipped()  # the shipped curricula's sentences, embedded offline: a first start in seconds
     return embedder
 
 

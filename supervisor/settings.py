@@ -53,6 +53,10 @@ class Settings:
     embedder_backend: str = "onnxruntime"
     embedder_model: str | None = None
     embedder_threads: int | None = None
+    # the shipped curricula's sentences, embedded offline by the default engine and shipped with the package
+    # (models/shipped_vectors.py): a first start looks them up instead of embedding them for a minute; off
+    # embeds everything here (to check that the shipped vectors change nothing, or to measure a cold start)
+    shipped_vectors: bool = True
     semantic_threshold: float = DEFAULT_THRESHOLD
     semantic_margin: float = DEFAULT_MARGIN
     # the learned heads (checks/learned.py) confirm or lead the semantic stage; off = nearest examples only
@@ -146,6 +150,7 @@ _ENV = {
     "SUPERVISOR_CACHE_DIR": ("cache_dir", Path),
     "SUPERVISOR_EMBEDDER": ("embedder_backend", str), "SUPERVISOR_EMBEDDER_MODEL": ("embedder_model", str),
     "SUPERVISOR_EMBEDDER_THREADS": ("embedder_threads", int),
+    "SUPERVISOR_SHIPPED_VECTORS": ("shipped_vectors", boolean),
     "SUPERVISOR_LEARNED_HEADS": ("learned_heads", boolean),
     "SUPERVISOR_JUDGE_MODEL": ("judge_model", str), "SUPERVISOR_JUDGE_API_BASE": ("judge_api_base", str),
     "SUPERVISOR_JUDGE_API_KEY": ("judge_api_key", str), "SUPERVISOR_JUDGE_FORMAT": ("judge_format", str),

@@ -35,8 +35,11 @@ def load_litellm():
     starts (app.build_services), not at the first upstream call."""
     import litellm
 
+    from .logs import adopt_library_loggers
+
     litellm.suppress_debug_info = True
     litellm.telemetry = False
+    adopt_library_loggers()  # its import attached a plain-text handler: our JSON lines only
     return litellm
 
 

@@ -37,8 +37,9 @@ PROGRESS_STEP = 256    # sentences per progress line
 
 
 class CachedEmbedder:
-    """Wraps a backend with an LRU cache. The lock guards the cache only: the backend runs outside it, so
-    concurrent requests embed side by side on a backend that has several engines."""
+    """Wraps a backend with an LRU cache, and the vectors shipped for the shipped curricula (`use_shipped`),
+    which are never evicted. The lock guards the cache only: the backend runs outside it, so concurrent requests
+    embed side by side on a backend that has several engines."""
 
     def __init__(self, backend: Embedder, cache_size: int = 20000):
         self.backend = backend
@@ -48,18 +49,33 @@ class CachedEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._shipped: dict[str, int] = {}
+        self._shipped_vectors = np.zeros((0, self.dim), np.float32)
+
+    def use_shipped(self, folder: Path | None = None) -> int:
+        """Look sentences up in the vectors shipped for this engine (shipped_vectors.py) before embedding them.
+        Returns how many there are (0: none for this engine)."""
+        from .shipped_vectors import BANK_DIR, load_shipped_vectors
+
+        shipped = load_shipped_vectors(self.name, folder or BANK_DIR)
+        if shipped is not None and shipped[1].shape[1] == self.dim:
+            self._shipped, self._shipped_vectors = shipped
+        return len(self._shipped)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         missing: dict[str, list[int]] = {}
+        shipped = self._shipped
         with self._lock:
             for i, text in enumerate(texts):
                 hit = self._cache.get(text)
-                if hit is None:
-                    missing.setdefault(text, []).append(i)
-                else:
+                if hit is not None:
                     self._cache.move_to_end(text)
                     out[i] = hit
+                elif text in shipped:
+                    out[i] = self._shipped_vectors[shipped[text]]
+                else:
+                    missing.setdefault(text, []).append(i)
         if not missing:
             return out
         todo = list(missing)

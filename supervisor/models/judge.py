@@ -200,7 +200,9 @@ class Judge:
         self._format = check_format(format)
 
     async def _ask(self, curriculum: Curriculum, finding: Finding, user: str) -> bool:
-        import litellm
+        from ..upstream import load_litellm
+
+        litellm = load_litellm()
 
         rule = curriculum.rule(finding.rule_id)
         messages = self._format.build(rule.description if rule else finding.rule_id, user[:1000],

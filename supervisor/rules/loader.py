@@ -113,7 +113,7 @@ def _rule_problems(rule: Rule, raw: Any, path: Path) -> list[Problem]:
     if (rule.response_lacks or rule.response_min_chars) and rule.target != "user":
         problem(["when"], "`when` conditions apply only to rules with `target: user`")
     folded = [(lang, normalize(p).text) for lang, p in rule.all_phrases()]
-    for lang, examples in rule.no_match_examples.items():
+    for lang, examples in (rule.no_match_examples.items() if any(p for _, p in folded) else ()):
         for i, example in enumerate(examples):
             text = normalize(example).text
             hit = next((p for _, p in folded if p and p in text), None)
