@@ -113,7 +113,7 @@ def main() -> None:
                     first_end = split(answers["now"])[0].end
                     measured = {}
                     for path, client in (("d", direct), ("p", via)):
-                        proxy_app.state.supervisor.embedder._cache.clear()  # cold checks, like a new answer
+                        proxy_app.state.supervisor.embedder.forget()  # cold checks (no cached or shipped vector), like a new answer
                         upstream_app.state.streams.clear()
                         start, got = read(client, QUESTION[lang])
                         log = upstream_app.state.streams[0]

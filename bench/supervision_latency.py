@@ -4,8 +4,8 @@
 
 An answer of N tokens is built from the curricula's everyday lesson sentences in that language (never the
 evaluation set), counted with the bundled model's own tokenizer. The embedding cache and the supervisor's
-per-sentence similarity rows are cleared before every run, so each figure is a cold check of new text, as a
-fresh upstream answer would be. (Until 2026-12-04 only the embedding cache was cleared; the rows cache then
+per-sentence similarity rows are cleared before every run, and the vectors shipped for the curricula' sentences
+forgotten, so each figure is a cold check of new text, as a fresh upstream answer would be. (Until 2026-12-04 only the embedding cache was cleared; the rows cache then
 served most sentences and the figures were several times too low.) This is the check alone
 (fold, split, embed, rules), in-process, without HTTP or the upstream: the figure the ≤100 ms target is about.
 """
@@ -41,7 +41,7 @@ def run(tokens: list[int], langs: list[str], repeat: int = 30) -> str:
             for r in range(repeat):
                 rotated = pool[r % len(pool):] + pool[: r % len(pool)]
                 text = answer_of(rotated, n, count)
-                embedder._cache.clear()   # new text for the model ...
+                embedder.forget()         # new text for the model (cached and shipped vectors) ...
                 supervisor._rows.clear()  # ... and for the per-sentence similarity rows kept for streams
                 start = time.perf_counter()
                 supervisor.check_sync(compiled, DEFAULT_POLICY, response=text, grade=8, lang=lang)

@@ -62,6 +62,13 @@ class CachedEmbedder:
             self._shipped, self._shipped_vectors = shipped
         return len(self._shipped)
 
+    def forget(self) -> None:
+        """Forget every cached and shipped vector: the next sentences are new text to the model (benchmarks of
+        a fresh answer built from curriculum sentences, which are shipped)."""
+        with self._lock:
+            self._cache.clear()
+            self._shipped, self._shipped_vectors = {}, np.zeros((0, self.dim), np.float32)
+
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         missing: dict[str, list[int]] = {}
