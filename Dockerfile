@@ -31,9 +31,9 @@ WORKDIR /data
 VOLUME /data
 EXPOSE 8000
 # /healthz is 503 "starting" while a first start builds the engine and compiles the curricula, then 200. Measured
-# on 2 quiet cores (bench/startup.py): 6 s on the shipped curricula (their sentences' vectors ship in the image),
+# on 2 quiet cores (bench/startup.py): 5 s on the shipped curricula (their sentences' vectors ship in the image),
 # 64 s when every sentence must be embedded (a ministry's own curricula), about ten times that on 2 busy cores; a
-# restart on the /data/cache volume under 5 s. The start period covers the slowest of these
+# restart on the /data/cache volume about 4 s. The start period covers the slowest of these
 HEALTHCHECK --interval=15s --timeout=5s --start-period=600s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz').status == 200 else 1)"
 CMD ["supervisor", "serve"]

@@ -40,7 +40,7 @@ from .rules.rulebook import RulebookHolder, fingerprint
 from .security import SecurityHeaders
 from .services import make_embedder, make_rulebook, make_supervisor, open_signed_store, rulebook_options
 from .settings import Settings
-from .startup import StartingGate, Startup
+from .startup import StartingGate, Startup, resume_collector
 from .store.bundle import keys_document
 from .upstream import load_litellm, stop_litellm_background
 from .workers import DaemonThreadPool
@@ -128,6 +128,8 @@ async def build_services(app: Starlette, settings: Settings, preloaded: tuple) -
         startup.done = True
         log.exception("start_failed", phase=startup.phase, seconds=startup.seconds())
         return
+    finally:
+        resume_collector()
     startup.phase, startup.done = "ready", True
     log.info("ready", listening=f"http://{settings.host}:{settings.port}", seconds=startup.seconds(),
              embedder=embedder.name, curricula=len(rulebook.compiled))

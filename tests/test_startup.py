@@ -4,6 +4,7 @@ embedding job reports its progress, and the last start-up line says where the se
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -80,3 +81,20 @@ def test_serve_says_where_it_listens_when_ready(cache_dir, tmp_path):
     assert "starting" in names and "ready" in names and names.index("starting") < names.index("ready")
     ready = events[names.index("ready")]
     assert ready["listening"] == f"http://127.0.0.1:{port}" and ready["embedder"].startswith("onnxruntime/")
+
+
+def test_the_collector_pauses_for_a_start_and_resumes_with_the_start_frozen():
+    from supervisor.startup import pause_collector, resume_collector
+
+    frozen = gc.get_freeze_count()
+    resume_collector()  # the collector is running (an app inside the tests): left alone, nothing frozen
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    try:
+        pause_collector()
+        assert not gc.isenabled()
+        built = [{"start-up": i} for i in range(1000)]  # what a start builds, tracked by the collector
+        resume_collector()
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(built)
+    finally:
+        gc.unfreeze()  # give this test process's objects back to its collector
+        gc.enable()
