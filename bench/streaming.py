@@ -113,7 +113,8 @@ def main() -> None:
                     first_end = split(answers["now"])[0].end
                     measured = {}
                     for path, client in (("d", direct), ("p", via)):
-                        proxy_app.state.supervisor.embedder.forget()  # cold checks (no cached or shipped vector), like a new answer
+                        # cold checks (no cached or shipped vector), like a new answer
+                        proxy_app.state.supervisor.embedder.forget()
                         upstream_app.state.streams.clear()
                         start, got = read(client, QUESTION[lang])
                         log = upstream_app.state.streams[0]

@@ -4,10 +4,11 @@
 
 An answer of N tokens is built from the curricula's everyday lesson sentences in that language (never the
 evaluation set), counted with the bundled model's own tokenizer. The embedding cache and the supervisor's
-per-sentence similarity rows are cleared before every run, and the vectors shipped for the curricula' sentences
-forgotten, so each figure is a cold check of new text, as a fresh upstream answer would be. (Until 2026-12-04 only the embedding cache was cleared; the rows cache then
-served most sentences and the figures were several times too low.) This is the check alone
-(fold, split, embed, rules), in-process, without HTTP or the upstream: the figure the ≤100 ms target is about.
+per-sentence similarity rows are cleared before every run, and the vectors shipped for the curricula's
+sentences forgotten, so each figure is a cold check of new text, as a fresh upstream answer would be. (Until
+2026-12-04 only the embedding cache was cleared; the rows cache then served most sentences and the figures were
+several times too low.) This is the check alone (fold, split, embed, rules), in-process, without HTTP or the
+upstream: the figure the ≤100 ms target is about.
 """
 
 from __future__ import annotations

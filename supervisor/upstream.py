@@ -43,7 +43,6 @@ def load_litellm():
     return litellm
 
 
-
 async def stop_litellm_background() -> None:
     """Stop litellm's logging worker when it runs on this event loop. litellm starts one background task per
     process on the first loop that calls it; a loop that closes with it still pending prints "Task was destroyed

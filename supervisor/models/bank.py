@@ -34,9 +34,13 @@ class Bank:
         return len(self.vectors)
 
 
+def engine_slug(embedder_name: str) -> str:
+    """The part of a file's name that ties it to one embedding engine (bank, shipped vectors, cache)."""
+    return hashlib.sha1(embedder_name.encode()).hexdigest()[:12]
+
+
 def bank_path(embedder_name: str, folder: Path = BANK_DIR) -> Path:
-    slug = hashlib.sha1(embedder_name.encode()).hexdigest()[:12]
-    return Path(folder) / f"bank-{slug}.npz"
+    return Path(folder) / f"bank-{engine_slug(embedder_name)}.npz"
 
 
 def save_bank(path: Path, vectors: np.ndarray, labels, targets: np.ndarray, groups, langs) -> None:

@@ -24,6 +24,8 @@ from typing import Protocol
 import numpy as np
 import structlog
 
+from .bank import engine_slug
+
 
 class Embedder(Protocol):
     name: str
@@ -59,7 +61,8 @@ class CachedEmbedder:
 
         shipped = load_shipped_vectors(self.name, folder or BANK_DIR)
         if shipped is not None and shipped[1].shape[1] == self.dim:
-            self._shipped, self._shipped_vectors = shipped
+            with self._lock:  # the text index and its rows change together (embed reads them under the lock)
+                self._shipped, self._shipped_vectors = shipped
         return len(self._shipped)
 
     def forget(self) -> None:
@@ -72,15 +75,15 @@ class CachedEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         missing: dict[str, list[int]] = {}
-        shipped = self._shipped
         with self._lock:
+            shipped, shipped_vectors = self._shipped, self._shipped_vectors
             for i, text in enumerate(texts):
                 hit = self._cache.get(text)
                 if hit is not None:
                     self._cache.move_to_end(text)
                     out[i] = hit
                 elif text in shipped:
-                    out[i] = self._shipped_vectors[shipped[text]]
+                    out[i] = shipped_vectors[shipped[text]]
                 else:
                     missing.setdefault(text, []).append(i)
         if not missing:
@@ -117,8 +120,7 @@ class CachedEmbedder:
     # Persistence: curriculum examples are re-embedded on every start and reload otherwise (tens of seconds
     # for the shipped curricula). Keyed by backend name so a model change never reuses stale vectors.
     def _cache_file(self, folder: Path) -> Path:
-        slug = hashlib.sha1(self.name.encode()).hexdigest()[:12]
-        return Path(folder) / f"embeddings-{slug}.npz"
+        return Path(folder) / f"embeddings-{engine_slug(self.name)}.npz"
 
     def load(self, folder: Path) -> int:
         path = self._cache_file(folder)

