@@ -7,6 +7,7 @@ answers. The optional LLM judge is consulted only for findings in the uncertain 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import unicodedata
 import weakref
@@ -21,7 +22,7 @@ from .models.judge import Judge
 from .policy import Policy
 from .rules.rulebook import Compiled
 from .text import lang as langid
-from .text.normalize import normalize
+from .text.normalize import fold, normalize
 from .text.segment import split
 from .verdict import Verdict, evaluate
 
@@ -67,7 +68,8 @@ OPENING_SENTENCES = 2
 
 
 def request_context(compiled: Compiled, answer: TextView, user: TextView) -> tuple[bool, bool]:
-    """(the student's message asks for something harmful, the answer opens by declining), from the heads."""
+    """(the student's message asks for something harmful, the answer declines or supports), from the heads and
+    the curriculum's markers."""
     learned = compiled.learned
     if learned is None:
         return False, False
@@ -80,7 +82,27 @@ def request_context(compiled: Compiled, answer: TextView, user: TextView) -> tup
     if stance is not None and answer.probabilities is not None and len(answer.probabilities):
         opening = answer.probabilities[:OPENING_SENTENCES, stance]
         declines = bool(opening.max() >= learned.thresholds["stance"].fire)
-    return harmful, declines or _near_refusal(compiled, answer)
+    return harmful, declines or _near_refusal(compiled, answer) or _marked_declining(compiled.curriculum, answer)
+
+
+def _marked_declining(curriculum, answer: TextView) -> bool:
+    """An opening sentence holds one of the curriculum's refusal markers ("I can't help with", "não posso"), or
+    the answer points the student to help (a help marker: counsellor, trusted adult, helpline). The stance head
+    misses plain refusals in languages it saw few of (Tetum, Portuguese, Thai: 0.0-0.2 on "I can't help you
+    with that"), and an answer that goes along with a harmful request does not send the student to a counsellor."""
+    opening = " ".join(fold(s.text) for s in answer.sentences[:OPENING_SENTENCES])
+    if any(m in opening for m in _folded(_all(curriculum.refusal_markers))):
+        return True
+    return any(m in answer.folded.text for m in _folded(_all(curriculum.help_markers)))
+
+
+def _all(markers) -> tuple[str, ...]:
+    return tuple(m for items in markers.values() for m in items)
+
+
+@functools.lru_cache(maxsize=64)
+def _folded(markers: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(fold(m) for m in markers)
 
 
 def _near_refusal(compiled: Compiled, answer: TextView) -> bool:

@@ -306,23 +306,27 @@ def _merge_lists(base: dict[str, list[str]], own: dict[str, list[str]]) -> dict[
     return {lang: base.get(lang, []) + own.get(lang, []) for lang in set(base) | set(own)}
 
 
+def _merged_markers(base_data: dict, data: dict, key: str) -> dict[str, list[str]]:
+    """A country's own markers first, then the baseline's, per language."""
+    markers = {lang: list(items) for lang, items in (base_data.get(key) or {}).items()}
+    for lang, items in (data.get(key) or {}).items():
+        markers[lang] = list(items) + markers.get(lang, [])
+    return markers
+
+
 def _assemble(country: str, data: dict, rules: list[Rule], docs: dict[str, Document], files: _FileSet,
               disabled: dict[str, str], base: tuple[dict, _FileSet] | None,
               background: dict[str, dict[str, list[str]]]) -> Curriculum:
     digest = files.digest.copy()
     all_files = list(files.paths)
     base_msgs: dict = {}
-    base_markers: dict = {}
+    base_data: dict = {}
     if base is not None:
         base_data, base_files = base
         digest.update(base_files.digest.digest())
         all_files = base_files.paths + all_files
         base_msgs = base_data["messages"]
-        base_markers = base_data.get("help_markers") or {}
     msgs = data["messages"]
-    markers = {**{k: list(v) for k, v in base_markers.items()}}
-    for lang, items in (data.get("help_markers") or {}).items():
-        markers[lang] = list(items) + markers.get(lang, [])
     return Curriculum(
         country=country,
         name=data["name"],
@@ -335,7 +339,8 @@ def _assemble(country: str, data: dict, rules: list[Rule], docs: dict[str, Docum
         refusal=_merge_texts(base_msgs.get("refusal"), msgs.get("refusal")),
         help=_merge_texts(base_msgs.get("help"), msgs.get("help")),
         rewritten=_merge_texts(base_msgs.get("rewritten"), msgs.get("rewritten")),
-        help_markers=_texts(markers),
+        help_markers=_texts(_merged_markers(base_data, data, "help_markers")),
+        refusal_markers=_texts(_merged_markers(base_data, data, "refusal_markers")),
         version=digest.hexdigest()[:12],
         files=tuple(all_files),
         disabled=MappingProxyType(disabled),

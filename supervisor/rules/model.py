@@ -107,6 +107,8 @@ class Curriculum:
     # ordinary things students ask the assistant to write or make: what a harmful request must differ from
     tasks: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
     refusals: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
+    # phrases with which an answer declines ("I can't help with", "não posso"): read in its opening sentences
+    refusal_markers: Mapping[str, tuple[str, ...]] = field(default_factory=_empty)
     # said before a streamed answer's regenerated rest when released text broke a rule (stream.py)
     corrected: Mapping[str, str] = field(default_factory=_empty)
 

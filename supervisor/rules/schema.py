@@ -127,6 +127,12 @@ COUNTRY_FILE = file_schema(
             "description": "Phrases that show an answer already points the student to help (counsellor, "
                            "trusted adult, helpline); crisis rules with `response_lacks: help` use them.",
         },
+        "refusal_markers": {
+            **_TEXTS_PER_LANGUAGE,
+            "description": "Phrases with which an answer declines (\"I can't help with\", \"não posso\"). An answer "
+                           "whose first sentences hold one does not go along with a harmful request, whatever "
+                           "topic it names. Write the words a refusal is made of, not a topic.",
+        },
     },
 )
 
