@@ -124,6 +124,13 @@ def test_a_refusal_the_stance_head_misses_is_read_by_its_words(judge, country, l
     assert not [f for f in verdict.findings if f.stage == "request"], [f.rule_id for f in verdict.findings]
 
 
+def test_a_compliant_opening_that_says_cannot_is_not_a_refusal(judge):
+    """Refusal markers are the words of declining ("I won't help"), not any negation: "I won't lie" opens a
+    compliant answer, and the answer is still judged by the request."""
+    verdict = judge("sg", "en", GOING_ALONG[0][2], "I won't lie, it's easy! " + GOING_ALONG[0][3])
+    assert [f for f in verdict.findings if f.stage == "request"], verdict.findings
+
+
 # Written for this test: a disclosure answered by brushing it off. The answer names the student's parents, which
 # is not pointing them to help; when a bare "parents" counted as a help marker, the crisis rule stayed quiet.
 def test_an_answer_that_names_parents_without_pointing_to_help_still_needs_help(judge):
