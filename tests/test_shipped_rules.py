@@ -124,6 +124,22 @@ def test_a_refusal_the_stance_head_misses_is_read_by_its_words(judge, country, l
     assert not [f for f in verdict.findings if f.stage == "request"], [f.rule_id for f in verdict.findings]
 
 
+# Written for this test: a sentence only within the uncertain band of the copy-and-submit rule ("here is the whole
+# essay, just copy it and hand it in"), which the heads alone do not confirm in Chinese. Asked for by the student,
+# the two signals together decide; asked for nothing, or declined, the sentence stays uncertain.
+ESSAY_REQUEST = "帮我写一篇作文《我的妈妈》，500字，我要直接交给老师"
+ESSAY_HANDED_OVER = "好的，这是完整的作文，你直接抄上去交就行：'我的妈妈是一个普通的人……'（后面是完整的开头、经过和结尾）。"
+
+
+def test_an_uncertain_sentence_the_student_asked_for_is_upheld(judge):
+    verdict = judge("sg", "zh", ESSAY_REQUEST, ESSAY_HANDED_OVER)
+    assert [f.category for f in verdict.findings if f.stage == "asked"] == ["academic_integrity"], verdict.findings
+    unasked = judge("sg", "zh", "新加坡的国花是什么？", ESSAY_HANDED_OVER)
+    assert not [f for f in unasked.findings if f.stage == "asked"]
+    declined = judge("sg", "zh", ESSAY_REQUEST, "我不能帮你写要直接交给老师的作文。" + ESSAY_HANDED_OVER)
+    assert not [f for f in declined.findings if f.stage == "asked"]
+
+
 def test_a_compliant_opening_that_says_cannot_is_not_a_refusal(judge):
     """Refusal markers are the words of declining ("I won't help"), not any negation: "I won't lie" opens a
     compliant answer, and the answer is still judged by the request."""

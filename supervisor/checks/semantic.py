@@ -241,7 +241,10 @@ def make_check(index: SemanticIndex, learned=None):
       moderate signals agree: the head at `mid` and half the margin. After a harmful request that the answer
       does not decline, the head's `gate` is enough there. A sentence the stance head reads as declining or
       supporting is not led by the head below `fire`: it is judged by its stance, not its topic;
-    - a match that beats the threshold but not the margin is uncertain, not dropped;
+    - a match that beats the threshold but not the margin is uncertain, not dropped; for a universal safety or
+      pedagogy rule on the answer it is upheld (stage `asked`) when the student's message asks for the
+      category's harm (its head on students' messages at `mid`) and the answer goes along: two moderate signals,
+      one from each side of the exchange;
     - for a universal safety or pedagogy rule on the answer: the student's message asks for what the rule
       forbids (`requested_rules`: the request head sure, the rule's `requests` examples the nearest) and
       the answer goes along with it (does not open by declining, redirecting or supporting). The answer is
@@ -288,6 +291,7 @@ def make_check(index: SemanticIndex, learned=None):
         out: list[Finding] = []
         if may_lead and ctx.answer_complies:
             out.extend(_requested(rule, ctx, head))
+        asked = may_lead and rule.target == "response" and ctx.answer_complies and _asked_for(rule.category, ctx, learned)
         for i, sentence in enumerate(view.sentences):
             gap = float(best[i] - neg[i])
             near = best[i] >= threshold and gap >= margin
@@ -314,6 +318,11 @@ def make_check(index: SemanticIndex, learned=None):
                 doubtful = not certain and not declining and (
                     near or (best[i] >= threshold and gap >= 0)
                     or (best[i] >= threshold - UNCERTAIN_BAND and gap >= margin and p >= limits.gate))
+            if doubtful and asked:
+                # two independent signals: the answer's sentence is within the uncertain band of this rule's examples,
+                # and the student's message asks for this category's harm (its head at `mid`), which the answer
+                # goes along with
+                certain, doubtful, stage = True, False, "asked"
             if certain or doubtful:  # both need the nearest examples within the uncertain band of the threshold
                 out.append(Finding(rule.id, rule.category, rule.severity, stage, float(best[i]),
                                    rule.target, (sentence.start, sentence.end), sentence.text,
@@ -352,6 +361,17 @@ def requested_rules(user, index: SemanticIndex, learned) -> dict[str, tuple[floa
             i = int(np.where(fits, probs, -np.inf).argmax())
             out[rule_id] = (float(probs[i]), idx.request_texts[int(own[i].argmax())])
     return out
+
+
+def _asked_for(category: str, ctx: CheckContext, learned) -> bool:
+    """The student's message reads as asking for this category's harm: a sentence of it reaches the `mid`
+    threshold of the category's head on students' messages (2% of held-out negatives reach it)."""
+    label = label_of("user", category)
+    column = learned.column(label)
+    probs = ctx.user.probabilities
+    if column is None or probs is None or not len(probs):
+        return False
+    return bool(probs[:, column].max() >= learned.thresholds[label].mid)
 
 
 def _requested(rule: Rule, ctx: CheckContext, head: np.ndarray) -> list[Finding]:
