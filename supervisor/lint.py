@@ -20,7 +20,7 @@ from .errors import Problem
 from .rules import schema
 from .rules.model import Rule
 from .rules.rulebook import Compiled, Rulebook
-from .text.normalize import Folded, normalize
+from .text.normalize import Folded, fold, normalize
 from .text.segment import Sentence, split
 
 CONFLICT_SIMILARITY = 0.975
@@ -184,9 +184,23 @@ def lint_rulebook(rulebook: Rulebook, embed, only: set[str] | None = None) -> Li
                 if category not in covered:
                     report.problems.append(Problem(str(Path(cur.files[-1]).parent), None,
                                                    f"{country}: no rule covers category {category}"))
+        report.problems.extend(unmarked_help(cur))
         report.warnings.extend(_conflicts(compiled))
         report.warnings.extend(untranslated(cur))
     return report
+
+
+def unmarked_help(cur) -> list[Problem]:
+    """A help message that holds none of the curriculum's help markers. A crisis rule's rewrite appends that
+    message and checks the answer again; if the message does not read as help, the rule fires again and the
+    answer is blocked instead of rewritten."""
+    markers = [fold(m) for items in cur.help_markers.values() for m in items]
+    where = next((f for f in reversed(cur.files) if Path(f).name in ("country.yaml", "baseline.yaml")),
+                 cur.files[-1] if cur.files else "")
+    return [Problem(where, None, f"{cur.country}: the help message in {lang} holds none of the help markers, so an "
+                                 "answer with the help appended still reads as lacking help and is blocked; add a "
+                                 "phrase of that message to `help_markers`")
+            for lang, text in sorted(cur.help.items()) if not any(m in fold(text) for m in markers)]
 
 
 def untranslated(cur) -> list[Problem]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from conftest import FIXTURE_CURRICULA
 from supervisor.checks.semantic import DEFAULT_MARGIN
-from supervisor.lint import ExampleBank, _fires, firing
+from supervisor.lint import ExampleBank, _fires, firing, unmarked_help
 from supervisor.models.embedder import build_embedder
+from supervisor.rules.loader import load_curricula
 from supervisor.rules.rulebook import compile_rulebook
 
 
@@ -39,3 +42,14 @@ def test_batched_lint_agrees_with_per_example_path(embedder, margin):
             assert batched == reference, rule.id
             outcomes.update(batched)
     assert outcomes == {True, False}  # the comparison saw both answers
+
+
+def test_a_help_message_that_holds_no_help_marker_is_a_problem():
+    """A crisis rule's rewrite appends the help message and checks the answer again: a message that does not read as
+    help would make the rule fire again and the answer be blocked instead."""
+    curriculum = load_curricula(FIXTURE_CURRICULA)["jp"]
+    assert unmarked_help(curriculum) == []
+    stripped = replace(curriculum, help_markers={"en": ("helpline",)})
+    problems = unmarked_help(stripped)
+    assert {p.message.split(" holds")[0].rsplit(" ", 1)[-1] for p in problems} == set(curriculum.help)
+    assert all(p.file.endswith("country.yaml") and "help_markers" in p.message for p in problems)
