@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from .checks.base import CheckContext, TextView
+from .checks.semantic import reads_halves
 from .errors import Problem
 from .rules import schema
 from .rules.model import Rule
 from .rules.rulebook import Compiled, Rulebook
 from .text.normalize import Folded, fold, normalize
-from .text.segment import Sentence, split
+from .text.segment import Sentence, halves, split
 
 CONFLICT_SIMILARITY = 0.975
 
@@ -71,24 +72,40 @@ class ExampleBank:
         self.sentences: dict[str, list[Sentence]] = {}
         self.folded: dict[str, Folded] = {}
         self.vectors: dict[str, np.ndarray] = {}
+        self.halved: dict[str, list[Sentence]] = {}
 
-    def add(self, texts) -> None:
+    def add(self, texts, halved: bool = False) -> None:
+        """Split, fold and embed the texts; with `halved`, also the halves of their long sentences."""
         fresh = [t for t in dict.fromkeys(texts) if t not in self.sentences]
         for text in fresh:
             self.sentences[text] = split(text)
             self.folded[text] = normalize(text)
-        todo = list(dict.fromkeys(s.text for t in fresh for s in self.sentences[t] if s.text not in self.vectors))
+        if halved:
+            for text in dict.fromkeys(texts):
+                if text not in self.halved:
+                    self.halved[text] = units_of(self.sentences[text], True)
+        units = [s.text for t in dict.fromkeys(texts) for s in (self.halved[t] if halved else self.sentences[t])]
+        todo = list(dict.fromkeys(u for u in units if u not in self.vectors))
         if todo:
             for sentence, vector in zip(todo, self.embed(todo), strict=True):
                 self.vectors[sentence] = vector
+
+    def units(self, text: str, halved: bool) -> list[Sentence]:
+        return self.halved[text] if halved else self.sentences[text]
+
+
+def units_of(sentences: list[Sentence], halved: bool) -> list[Sentence]:
+    """What a rule reads of a text: its sentences, and for the rules that read halves the halves of the long ones."""
+    return sentences + [h for s in sentences for h in halves(s)] if halved else sentences
 
 
 def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) -> list[bool]:
     """For each text: would the rule fire (a certain finding of any of its kinds) on it as the checked text,
     with the text and its sentences masked from the index? One matrix product serves all the texts."""
-    bank.add(texts)
+    halved = reads_halves(rule)
+    bank.add(texts, halved)
     index = compiled.index
-    rows = [bank.vectors[s.text] for t in texts for s in bank.sentences[t]]
+    rows = [bank.vectors[s.text] for t in texts for s in bank.units(t, halved)]
     vectors = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
     sims = index.similarities(vectors)
     # the learned heads were fitted on these very examples (they cannot leave one out cheaply): lint checks
@@ -97,22 +114,25 @@ def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) 
     probs = compiled.learned.probabilities(vectors) if compiled.learned is not None else None
     out, row = [], 0
     for text in texts:
-        sentences = bank.sentences[text]
+        sentences = bank.units(text, halved)
         block = sims[row:row + len(sentences)]
         row += len(sentences)
         masked = [index.position[t] for t in {text, *(s.text for s in sentences)} if t in index.position]
         if masked and len(block):
             block[:, masked] = -1.0
         view = TextView(text=text, folded=bank.folded[text], sentences=sentences, similarities=block,
-                        probabilities=probs[row - len(sentences):row] if probs is not None else None)
+                        probabilities=probs[row - len(sentences):row] if probs is not None else None,
+                        halves_from=len(bank.sentences[text]) if halved else None)
         out.append(_any_certain(rule, compiled, view))
     return out
 
 
 def _fires(rule: Rule, compiled: Compiled, text: str, embed) -> bool:
     """The reference path, one example at a time: what `firing` computes for many at once."""
-    sentences = split(text)
-    view = TextView(text=text, folded=normalize(text), sentences=sentences)
+    whole = split(text)
+    sentences = units_of(whole, reads_halves(rule))
+    view = TextView(text=text, folded=normalize(text), sentences=sentences,
+                    halves_from=len(whole) if reads_halves(rule) else None)
     vectors = embed([s.text for s in sentences]) if sentences else np.zeros((0, 1), np.float32)
     sims = compiled.index.similarities(vectors)
     mask = {text, *(s.text for s in sentences)}

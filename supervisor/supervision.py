@@ -16,14 +16,14 @@ from collections import OrderedDict
 import numpy as np
 
 from .checks.base import CheckContext, TextView
-from .checks.semantic import requested_rules
+from .checks.semantic import reads_halves, requested_rules
 from .models.embedder import CachedEmbedder
 from .models.judge import Judge
 from .policy import Policy
 from .rules.rulebook import Compiled
 from .text import lang as langid
 from .text.normalize import fold, normalize
-from .text.segment import split
+from .text.segment import halves, split
 from .verdict import Verdict, evaluate
 
 # Similarity rows kept per curriculum snapshot: a stream re-judges the text it already released at every
@@ -162,14 +162,22 @@ class Supervisor:
         """Fold, split and embed both texts in one batch (the CPU-heavy part; call it off the event loop)."""
         answer, user = _view(response), _view(user_text)
         needs_user = compiled.learned is not None or any(r.target == "user" for r in compiled.curriculum.rules)
-        sentences = [s.text for s in answer.sentences] + ([s.text for s in user.sentences] if needs_user else [])
+        halved = ([h for s in user.sentences for h in halves(s)]
+                  if any(reads_halves(r) for r in compiled.curriculum.rules) else [])
+        sentences = [s.text for s in answer.sentences] + (
+            [s.text for s in user.sentences] + [h.text for h in halved] if needs_user else [])
         similarities, probabilities = self.rows(compiled, sentences)
-        n = len(answer.sentences)
+        n, m = len(answer.sentences), len(answer.sentences) + len(user.sentences)
         answer.similarities = similarities[:n]
-        user.similarities = similarities[n:] if needs_user else None
+        user.similarities = similarities[n:m] if needs_user else None
         if probabilities is not None:
             answer.probabilities = probabilities[:n]
-            user.probabilities = probabilities[n:] if needs_user else None
+            user.probabilities = probabilities[n:m] if needs_user else None
+        if needs_user:
+            user.parts = TextView(text=user.text, folded=user.folded, sentences=user.sentences + halved,
+                                  similarities=similarities[n:],
+                                  probabilities=probabilities[n:] if probabilities is not None else None,
+                                  halves_from=len(user.sentences))
         return answer, user
 
     def view(self, compiled: Compiled, text: str) -> TextView:

@@ -8,7 +8,14 @@ import unicodedata
 from supervisor.checks.lexical import find_exact
 from supervisor.text.lang import detect
 from supervisor.text.normalize import fold, normalize
-from supervisor.text.segment import MAX_SENTENCE_CHARS, MIN_THAI_LAO_LETTERS, Segmenter, Sentence, split
+from supervisor.text.segment import (
+    MAX_SENTENCE_CHARS,
+    MIN_THAI_LAO_LETTERS,
+    Segmenter,
+    Sentence,
+    halves,
+    split,
+)
 
 
 def test_folding_removes_evasions():
@@ -254,3 +261,19 @@ def test_a_thai_unit_is_provisional_while_only_the_length_of_the_next_piece_is_u
     # feed() itself is unchanged: the same units however the text is chunked
     assert [s for _, done, _ in seen for s in done] + seg.flush() == units
     assert Segmenter().provisional() is None
+
+
+def test_a_long_sentence_is_halved_at_its_middle_comma_else_its_middle_space():
+    text = "Hi! i wanna die haha anyway can u help me with my math homework"
+    whole = split(text)[1]
+    left, right = halves(whole)
+    assert (left.text, right.text) == ("i wanna die haha anyway can u", "help me with my math homework")
+    for half in (left, right):  # spans index the original text
+        assert text[half.start:half.end] == half.text
+    comma = split("ugh i hate my life and i just want to disappear, anyway whats the area of a circle")[0]
+    assert [h.text for h in halves(comma)] == ["ugh i hate my life and i just want to disappear",
+                                               "anyway whats the area of a circle"]
+    # a script without spaces is cut at its middle; a short sentence is not cut
+    thai = split("อยากตายจังเลยแต่ช่วยทำการบ้านคณิตศาสตร์ให้หน่อย")[0]
+    assert "".join(h.text for h in halves(thai)) == thai.text
+    assert halves(split("Can you help me with question 5?")[0]) == []

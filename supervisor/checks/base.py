@@ -46,6 +46,11 @@ class TextView:
     probabilities: np.ndarray | None = None
     # what checks work out from the rows once and share (semantic.Scores, per index)
     memo: dict = field(default_factory=dict, repr=False, compare=False)
+    # the student's message read sentence by sentence and in the halves of its long sentences (text.segment.halves),
+    # for the rules that read it so (semantic.reads_halves); None where nobody prepared them
+    parts: TextView | None = field(default=None, repr=False, compare=False)
+    # in such a view, where the halves begin (the rows before are whole sentences)
+    halves_from: int | None = None
 
 
 @dataclass

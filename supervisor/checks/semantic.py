@@ -261,6 +261,8 @@ def make_check(index: SemanticIndex, learned=None):
         if rule.id not in index.rules:
             return []
         view = ctx.user if rule.target == "user" else ctx.response
+        if reads_halves(rule) and view.parts is not None:
+            view = view.parts
         if view.similarities is None or not len(view.sentences):
             return []
         scores = view.memo.get(index)
@@ -308,7 +310,13 @@ def make_check(index: SemanticIndex, learned=None):
                 # (no stance veto here: refusals and support are part of the nearest-example background, so a
                 # declining sentence is already nearer to them than to the rule's examples unless it is nearly
                 # one of those examples; the stance head, weak in some languages, reads compliance as refusal)
-                confirmed = near and p >= limits.gate
+                # a half of a run-on sentence is a fragment ("can you summarise it for me"): its nearest examples say
+                # where the disclosure is, and the head must read the whole sentence as one (at `mid`)
+                if view.halves_from is not None and i >= view.halves_from:
+                    p = float(head[_whole_of(view, i)])
+                    confirmed = near and p >= limits.mid
+                else:
+                    confirmed = near and p >= limits.gate
                 # two moderate signals: the head at `mid`, the nearest examples within the uncertain band and
                 # half the margin; after a harmful request that the answer does not decline, the head's `gate`
                 head_bar = limits.gate if complying else limits.mid
@@ -330,6 +338,20 @@ def make_check(index: SemanticIndex, learned=None):
         return _strongest_first(out)
 
     return check_semantic
+
+
+def _whole_of(view, i: int) -> int:
+    """The row of the whole sentence that half `i` of the view was cut from."""
+    half = view.sentences[i]
+    return next(j for j in range(view.halves_from)
+                if view.sentences[j].start <= half.start and half.end <= view.sentences[j].end)
+
+
+def reads_halves(rule: Rule) -> bool:
+    """Crisis rules on the student's message read it also in the halves of its long sentences (text.segment.halves):
+    a disclosure run into a homework request in one sentence is then judged on its own, and the bare homework
+    request, a near-miss of these rules, no longer inherits the disclosure's examples."""
+    return rule.target == "user" and rule.category == "crisis_support"
 
 
 def requested_rules(user, index: SemanticIndex, learned) -> dict[str, tuple[float, str]]:
