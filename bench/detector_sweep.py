@@ -23,6 +23,7 @@ from supervisor.checks.semantic import SemanticIndex  # noqa: E402
 from supervisor.evaluation import read_cases  # noqa: E402
 from supervisor.lint import ExampleBank  # noqa: E402
 from supervisor.policy import ACTION_RANK, DEFAULT_POLICY  # noqa: E402
+from supervisor.rules.model import phrases_of  # noqa: E402
 from supervisor.services import make_embedder, make_rulebook  # noqa: E402
 from supervisor.settings import load_settings  # noqa: E402
 from supervisor.supervision import last_user_message  # noqa: E402
@@ -94,7 +95,7 @@ def case_scores(rulebook, embed, cases, indexes):
             view.similarities = index.similarities(embed([s.text for s in sentences])) if sentences else None
             views[target] = view
         cur = compiled.curriculum
-        markers = tuple(m for items in cur.help_markers.values() for m in items)
+        markers = phrases_of(cur.help_markers)
         ctx = CheckContext(views["response"], views["user"], case["lang"], case.get("grade"), markers)
         rows = []
         for rule in cur.rules:

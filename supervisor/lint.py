@@ -19,10 +19,10 @@ from .checks.base import CheckContext, TextView
 from .checks.semantic import reads_halves
 from .errors import Problem
 from .rules import schema
-from .rules.model import Rule
+from .rules.model import Rule, phrases_of
 from .rules.rulebook import Compiled, Rulebook
-from .text.normalize import Folded, fold, normalize
-from .text.segment import Sentence, halves, split
+from .text.normalize import Folded, fold, holds_any, normalize
+from .text.segment import Sentence, split, with_halves
 
 CONFLICT_SIMILARITY = 0.975
 
@@ -83,7 +83,7 @@ class ExampleBank:
         if halved:
             for text in dict.fromkeys(texts):
                 if text not in self.halved:
-                    self.halved[text] = units_of(self.sentences[text], True)
+                    self.halved[text] = with_halves(self.sentences[text])
         units = [s.text for t in dict.fromkeys(texts) for s in (self.halved[t] if halved else self.sentences[t])]
         todo = list(dict.fromkeys(u for u in units if u not in self.vectors))
         if todo:
@@ -92,11 +92,6 @@ class ExampleBank:
 
     def units(self, text: str, halved: bool) -> list[Sentence]:
         return self.halved[text] if halved else self.sentences[text]
-
-
-def units_of(sentences: list[Sentence], halved: bool) -> list[Sentence]:
-    """What a rule reads of a text: its sentences, and for the rules that read halves the halves of the long ones."""
-    return sentences + [h for s in sentences for h in halves(s)] if halved else sentences
 
 
 def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) -> list[bool]:
@@ -130,7 +125,7 @@ def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) 
 def _fires(rule: Rule, compiled: Compiled, text: str, embed) -> bool:
     """The reference path, one example at a time: what `firing` computes for many at once."""
     whole = split(text)
-    sentences = units_of(whole, reads_halves(rule))
+    sentences = with_halves(whole) if reads_halves(rule) else whole
     view = TextView(text=text, folded=normalize(text), sentences=sentences,
                     halves_from=len(whole) if reads_halves(rule) else None)
     vectors = embed([s.text for s in sentences]) if sentences else np.zeros((0, 1), np.float32)
@@ -214,13 +209,13 @@ def unmarked_help(cur) -> list[Problem]:
     """A help message that holds none of the curriculum's help markers. A crisis rule's rewrite appends that
     message and checks the answer again; if the message does not read as help, the rule fires again and the
     answer is blocked instead of rewritten."""
-    markers = [fold(m) for items in cur.help_markers.values() for m in items]
+    markers = phrases_of(cur.help_markers)
     where = next((f for f in reversed(cur.files) if Path(f).name in ("country.yaml", "baseline.yaml")),
                  cur.files[-1] if cur.files else "")
     return [Problem(where, None, f"{cur.country}: the help message in {lang} holds none of the help markers, so an "
                                  "answer with the help appended still reads as lacking help and is blocked; add a "
                                  "phrase of that message to `help_markers`")
-            for lang, text in sorted(cur.help.items()) if not any(m in fold(text) for m in markers)]
+            for lang, text in sorted(cur.help.items()) if not holds_any(fold(text), markers)]
 
 
 def untranslated(cur) -> list[Problem]:

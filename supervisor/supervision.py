@@ -7,7 +7,6 @@ answers. The optional LLM judge is consulted only for findings in the uncertain 
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 import unicodedata
 import weakref
@@ -20,10 +19,11 @@ from .checks.semantic import reads_halves, requested_rules
 from .models.embedder import CachedEmbedder
 from .models.judge import Judge
 from .policy import Policy
+from .rules.model import phrases_of
 from .rules.rulebook import Compiled
 from .text import lang as langid
-from .text.normalize import fold, normalize
-from .text.segment import halves, split
+from .text.normalize import fold, holds_any, normalize
+from .text.segment import split, with_halves
 from .verdict import Verdict, evaluate
 
 # Similarity rows kept per curriculum snapshot: a stream re-judges the text it already released at every
@@ -91,18 +91,8 @@ def _marked_declining(curriculum, answer: TextView) -> bool:
     misses plain refusals in languages it saw few of (Tetum, Portuguese, Thai: 0.0-0.2 on "I can't help you
     with that"), and an answer that goes along with a harmful request does not send the student to a counsellor."""
     opening = " ".join(fold(s.text) for s in answer.sentences[:OPENING_SENTENCES])
-    if any(m in opening for m in _folded(_all(curriculum.refusal_markers))):
-        return True
-    return any(m in answer.folded.text for m in _folded(_all(curriculum.help_markers)))
-
-
-def _all(markers) -> tuple[str, ...]:
-    return tuple(m for items in markers.values() for m in items)
-
-
-@functools.lru_cache(maxsize=64)
-def _folded(markers: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(fold(m) for m in markers)
+    return (holds_any(opening, phrases_of(curriculum.refusal_markers))
+            or holds_any(answer.folded.text, phrases_of(curriculum.help_markers)))
 
 
 def _near_refusal(compiled: Compiled, answer: TextView) -> bool:
@@ -162,7 +152,7 @@ class Supervisor:
         """Fold, split and embed both texts in one batch (the CPU-heavy part; call it off the event loop)."""
         answer, user = _view(response), _view(user_text)
         needs_user = compiled.learned is not None or any(r.target == "user" for r in compiled.curriculum.rules)
-        halved = ([h for s in user.sentences for h in halves(s)]
+        halved = (with_halves(user.sentences)[len(user.sentences):]
                   if any(reads_halves(r) for r in compiled.curriculum.rules) else [])
         sentences = [s.text for s in answer.sentences] + (
             [s.text for s in user.sentences] + [h.text for h in halved] if needs_user else [])
@@ -216,7 +206,7 @@ class Supervisor:
         # decide it; the answer's language is the fallback (an upstream may reply in English to anyone).
         language = (lang or langid.detect(user.text, default=None)
                     or langid.detect(answer.text, default=curriculum.languages[0]))
-        markers = tuple(m for items in curriculum.help_markers.values() for m in items)
+        markers = phrases_of(curriculum.help_markers)
         harmful, declines = request_context(compiled, answer, user)
         return CheckContext(response=answer, user=user, lang=language, grade=grade, help_markers=markers,
                             harmful_request=harmful, answer_declines=declines,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .checks.base import CheckContext, Finding
 from .policy import ACTION_RANK, Policy
 from .rules.model import Curriculum, Rule
-from .text.normalize import fold
+from .text.normalize import holds_any
 
 Check = Callable[[Rule, CheckContext], list[Finding]]
 
@@ -54,8 +54,7 @@ def _conditions_hold(rule: Rule, ctx: CheckContext) -> bool:
     if rule.response_min_chars and len(ctx.response.text) < rule.response_min_chars:
         return False
     if rule.response_lacks == "help":
-        answer = ctx.response.folded.text
-        if any(fold(marker) in answer for marker in ctx.help_markers):
+        if holds_any(ctx.response.folded.text, ctx.help_markers):
             return False
     return True
 

@@ -82,6 +82,11 @@ class Rule:
         return [(lang, p) for lang, items in self.phrases.items() for p in items]
 
 
+def phrases_of(table: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Every language's phrases of a per-language list (help or refusal markers match in any language)."""
+    return tuple(phrase for items in table.values() for phrase in items)
+
+
 @dataclass(frozen=True)
 class Curriculum:
     """One country's effective rules: the baseline it extends, minus what it disables, plus its own.

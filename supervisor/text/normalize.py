@@ -9,6 +9,7 @@ Khmer vowels) stay with their base letter and spans never cut a character in hal
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -94,3 +95,13 @@ def _fold_leet(text: str) -> str:
 def fold(text: str) -> str:
     """Folded text only (for comparisons and cache keys)."""
     return normalize(text).text
+
+
+def holds_any(folded_text: str, phrases: tuple[str, ...]) -> bool:
+    """Whether a folded text contains one of the phrases, folded the same way (once per list of phrases)."""
+    return any(phrase in folded_text for phrase in _folded(phrases))
+
+
+@functools.lru_cache(maxsize=64)
+def _folded(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(fold(phrase) for phrase in phrases)

@@ -270,3 +270,8 @@ def halves(sentence: Sentence) -> list[Sentence]:
         out.append(Sentence(part, sentence.start + start + lead, sentence.start + start + lead + len(part)))
     return out
 
+
+def with_halves(sentences: list[Sentence]) -> list[Sentence]:
+    """The sentences, then the halves of the long ones: what a rule that reads halves reads of a text."""
+    return sentences + [h for s in sentences for h in halves(s)]
+
