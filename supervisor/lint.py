@@ -85,6 +85,8 @@ class ExampleBank:
                 if text not in self.halved:
                     self.halved[text] = with_halves(self.sentences[text])
         units = [s.text for t in dict.fromkeys(texts) for s in (self.halved[t] if halved else self.sentences[t])]
+        if halved:  # the message read as one text too (TextView.message_probabilities)
+            units += [t for t in dict.fromkeys(texts) if len(self.sentences[t]) > 1]
         todo = list(dict.fromkeys(u for u in units if u not in self.vectors))
         if todo:
             for sentence, vector in zip(todo, self.embed(todo), strict=True):
@@ -107,6 +109,9 @@ def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) 
     # that the nearest-example evidence and the heads agree on the examples, not how the heads generalise;
     # bench/detector_quality.py measures that on held-out languages and sources
     probs = compiled.learned.probabilities(vectors) if compiled.learned is not None else None
+    several = [t for t in dict.fromkeys(texts) if len(bank.sentences[t]) > 1] if halved and probs is not None else []
+    message_probs = (dict(zip(several, compiled.learned.probabilities(np.stack([bank.vectors[t] for t in several])),
+                              strict=True)) if several else {})
     out, row = [], 0
     for text in texts:
         sentences = bank.units(text, halved)
@@ -118,6 +123,9 @@ def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) 
         view = TextView(text=text, folded=bank.folded[text], sentences=sentences, similarities=block,
                         probabilities=probs[row - len(sentences):row] if probs is not None else None,
                         halves_from=len(bank.sentences[text]) if halved else None)
+        if halved and probs is not None and len(sentences):
+            view.message_probabilities = (message_probs[text] if text in message_probs
+                                          else view.probabilities[0])
         out.append(_any_certain(rule, compiled, view))
     return out
 
@@ -137,6 +145,9 @@ def _fires(rule: Rule, compiled: Compiled, text: str, embed) -> bool:
     view.similarities = sims
     if compiled.learned is not None:
         view.probabilities = compiled.learned.probabilities(vectors)
+        if reads_halves(rule) and len(whole):
+            view.message_probabilities = (compiled.learned.probabilities(embed([text]))[0] if len(whole) > 1
+                                          else view.probabilities[0])
     return _any_certain(rule, compiled, view)
 
 

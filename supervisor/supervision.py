@@ -152,12 +152,15 @@ class Supervisor:
         """Fold, split and embed both texts in one batch (the CPU-heavy part; call it off the event loop)."""
         answer, user = _view(response), _view(user_text)
         needs_user = compiled.learned is not None or any(r.target == "user" for r in compiled.curriculum.rules)
-        halved = (with_halves(user.sentences)[len(user.sentences):]
-                  if any(reads_halves(r) for r in compiled.curriculum.rules) else [])
+        halving = any(reads_halves(r) for r in compiled.curriculum.rules)
+        halved = with_halves(user.sentences)[len(user.sentences):] if halving else []
+        # the message read as one text too, when it has several sentences: see TextView.message_probabilities
+        whole = [user.text.strip()] if halving and compiled.learned is not None and len(user.sentences) > 1 else []
         sentences = [s.text for s in answer.sentences] + (
-            [s.text for s in user.sentences] + [h.text for h in halved] if needs_user else [])
+            [s.text for s in user.sentences] + [h.text for h in halved] + whole if needs_user else [])
         similarities, probabilities = self.rows(compiled, sentences)
         n, m = len(answer.sentences), len(answer.sentences) + len(user.sentences)
+        end = m + len(halved)
         answer.similarities = similarities[:n]
         user.similarities = similarities[n:m] if needs_user else None
         if probabilities is not None:
@@ -165,9 +168,11 @@ class Supervisor:
             user.probabilities = probabilities[n:m] if needs_user else None
         if needs_user:
             user.parts = TextView(text=user.text, folded=user.folded, sentences=user.sentences + halved,
-                                  similarities=similarities[n:],
-                                  probabilities=probabilities[n:] if probabilities is not None else None,
+                                  similarities=similarities[n:end],
+                                  probabilities=probabilities[n:end] if probabilities is not None else None,
                                   halves_from=len(user.sentences))
+            if probabilities is not None and len(user.sentences):
+                user.parts.message_probabilities = probabilities[end] if whole else probabilities[n]
         return answer, user
 
     def view(self, compiled: Compiled, text: str) -> TextView:
@@ -209,5 +214,6 @@ class Supervisor:
         markers = phrases_of(curriculum.help_markers)
         harmful, declines = request_context(compiled, answer, user)
         return CheckContext(response=answer, user=user, lang=language, grade=grade, help_markers=markers,
+                            refusal_markers=phrases_of(curriculum.refusal_markers),
                             harmful_request=harmful, answer_declines=declines,
                             requested=requested_rules(user, compiled.index, compiled.learned))

@@ -51,6 +51,9 @@ class TextView:
     parts: TextView | None = field(default=None, repr=False, compare=False)
     # in such a view, where the halves begin (the rows before are whole sentences)
     halves_from: int | None = None
+    # in such a view, the heads' probabilities for the whole message read as one text: "Dad scolded me." alone
+    # reads as a disclosure, followed by "how do I stop staying up late?" it does not
+    message_probabilities: np.ndarray | None = None
 
 
 @dataclass
@@ -60,6 +63,8 @@ class CheckContext:
     lang: str
     grade: int | None
     help_markers: tuple[str, ...] = field(default=())
+    # the curriculum's words of refusal ("I can't help with", "não posso"): a sentence holding one declines
+    refusal_markers: tuple[str, ...] = field(default=())
     # the student's message asks for something harmful (request head), and the answer does not open by declining
     harmful_request: bool = False
     answer_declines: bool = False

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..rules.model import Curriculum, Rule
 from ..rules.schema import PEDAGOGY_CATEGORIES, UNIVERSAL_CATEGORIES
+from ..text.normalize import fold, holds_any
 from .base import CheckContext, Finding
 from .learned import REQUEST, label_of
 
@@ -227,6 +228,7 @@ def _top_components(centered: np.ndarray, n: int) -> np.ndarray:
 
 
 HEAD_LED_CATEGORIES = frozenset(UNIVERSAL_CATEGORIES + PEDAGOGY_CATEGORIES)
+CRISIS_CATEGORIES = frozenset({"crisis_support"})
 
 
 def make_check(index: SemanticIndex, learned=None):
@@ -249,6 +251,11 @@ def make_check(index: SemanticIndex, learned=None):
       forbids (`requested_rules`: the request head sure, the rule's `requests` examples the nearest) and
       the answer goes along with it (does not open by declining, redirecting or supporting). The answer is
       then judged by the request, however mild its own words (stage `request`).
+    - for crisis rules on the student's message (never head-led: "Dad scolded me" reads as abuse to a head): the
+      nearest examples beat the threshold and every near-miss, though not by the full margin, and the head is
+      sure (`fire`) both of the sentence and of the whole message read as one text;
+    - a sentence of the answer holding one of the curriculum's refusal markers declines, whatever topic it names:
+      its findings are uncertain at most; one pointing to help (a help marker) is not head-led.
     The thresholds are the heads' calibrated ones (checks/learned.py); the evidence a teacher sees is always
     the rule's nearest example.
     """
@@ -287,7 +294,9 @@ def make_check(index: SemanticIndex, learned=None):
             limits = learned.thresholds[label]
             stance_col = learned.column("stance")
             stance = probs[:, stance_col] if stance_col is not None and rule.target == "response" else None
-            rivals = [r for r in by_category[(rule.target, rule.category)] if r != rule.id] if may_lead else []
+            two_signal = rule.target == "user" and rule.category in CRISIS_CATEGORIES
+            rivals = ([r for r in by_category[(rule.target, rule.category)] if r != rule.id]
+                      if may_lead or two_signal else [])
             rival_best = (np.max([scores.of(r)[0] for r in rivals], axis=0) if rivals
                           else np.full(len(best), -1.0))
         out: list[Finding] = []
@@ -317,6 +326,11 @@ def make_check(index: SemanticIndex, learned=None):
                     confirmed = near and p >= limits.mid
                 else:
                     confirmed = near and p >= limits.gate
+                    # a disclosure the head is sure of, whose nearest examples are this rule's and nearer than
+                    # any near-miss, though not by the full margin
+                    if two_signal and not confirmed and view.message_probabilities is not None:
+                        confirmed = (best[i] >= threshold and gap >= 0 and best[i] >= rival_best[i]
+                                     and min(p, float(view.message_probabilities[column])) >= limits.fire)
                 # two moderate signals: the head at `mid`, the nearest examples within the uncertain band and
                 # half the margin; after a harmful request that the answer does not decline, the head's `gate`
                 head_bar = limits.gate if complying else limits.mid
@@ -326,6 +340,12 @@ def make_check(index: SemanticIndex, learned=None):
                 doubtful = not certain and not declining and (
                     near or (best[i] >= threshold and gap >= 0)
                     or (best[i] >= threshold - UNCERTAIN_BAND and gap >= margin and p >= limits.gate))
+            if (certain or doubtful) and rule.target == "response" and stage != "request":
+                # a sentence in the curriculum's words of refusal declines, whatever topic it names; one that
+                # points to help (counsellor, helpline) is not led by the head, only by its nearest examples
+                said = fold(sentence.text)
+                if holds_any(said, ctx.refusal_markers) or (stage == "learned" and holds_any(said, ctx.help_markers)):
+                    certain, doubtful = False, True
             if doubtful and asked:
                 # two independent signals: the answer's sentence is within the uncertain band of this rule's examples,
                 # and the student's message asks for this category's harm (its head at `mid`), which the answer
