@@ -7,7 +7,7 @@ import unicodedata
 
 from supervisor.checks.lexical import find_exact
 from supervisor.text.lang import detect
-from supervisor.text.normalize import fold, normalize
+from supervisor.text.normalize import PHRASE_GAP, fold, holds_any, normalize
 from supervisor.text.segment import (
     MAX_SENTENCE_CHARS,
     MIN_THAI_LAO_LETTERS,
@@ -277,3 +277,12 @@ def test_a_long_sentence_is_halved_at_its_middle_comma_else_its_middle_space():
     thai = split("อยากตายจังเลยแต่ช่วยทำการบ้านคณิตศาสตร์ให้หน่อย")[0]
     assert "".join(h.text for h in halves(thai)) == thai.text
     assert halves(split("Can you help me with question 5?")[0]) == []
+
+
+def test_a_phrase_with_a_gap_matches_its_parts_in_order_and_near():
+    markers = ("ช่วย…ไม่ได้ครับ", "i can't help")
+    assert holds_any(fold("ผมช่วยหาร้านแบบนั้นไม่ได้ครับ"), markers)
+    assert holds_any(fold("Sorry, I CAN'T HELP with that"), markers)
+    assert not holds_any(fold("ไม่ได้ครับ ผมช่วยได้"), markers)  # the parts out of order
+    assert not holds_any(fold("ผมช่วย" + "ก" * (PHRASE_GAP + 1) + "ไม่ได้ครับ"), markers)  # too far apart
+    assert holds_any(fold("ผมช่วย" + "ก" * PHRASE_GAP + "ไม่ได้ครับ"), markers)

@@ -97,11 +97,24 @@ def fold(text: str) -> str:
     return normalize(text).text
 
 
+# A phrase may hold "…" (or "..."): its parts must then appear in that order, at most this many characters apart.
+# Thai and Lao put the negation after the verb's object ("ผมช่วยหาร้านแบบนั้นไม่ได้": I can't help find such a
+# shop), so a refusal is "ช่วย…ไม่ได้" with the object in between; one sentence's object fits in this gap.
+PHRASE_GAP = 50
+
+
 def holds_any(folded_text: str, phrases: tuple[str, ...]) -> bool:
     """Whether a folded text contains one of the phrases, folded the same way (once per list of phrases)."""
-    return any(phrase in folded_text for phrase in _folded(phrases))
+    plain, gapped = _folded(phrases)
+    return any(phrase in folded_text for phrase in plain) or (
+        gapped is not None and gapped.search(folded_text) is not None)
 
 
 @functools.lru_cache(maxsize=64)
-def _folded(phrases: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(fold(phrase) for phrase in phrases)
+def _folded(phrases: tuple[str, ...]) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """The phrases folded: the plain ones, and one pattern for all those with gaps (folding turns "…" into "...")."""
+    folded = [fold(phrase) for phrase in phrases]
+    plain = tuple(p for p in folded if "..." not in p)
+    gapped = ["(?:" + f".{{0,{PHRASE_GAP}}}?".join(re.escape(part.strip()) for part in p.split("...") if part.strip())
+              + ")" for p in folded if "..." in p]
+    return plain, (re.compile("|".join(gapped), re.DOTALL) if gapped else None)
