@@ -249,8 +249,9 @@ def make_check(index: SemanticIndex, learned=None):
       one from each side of the exchange;
     - for a universal safety or pedagogy rule on the answer: the student's message asks for what the rule
       forbids (`requested_rules`: the request head sure, the rule's `requests` examples the nearest) and
-      the answer goes along with it (does not open by declining, redirecting or supporting). The answer is
-      then judged by the request, however mild its own words (stage `request`).
+      the answer goes along with it (does not open by declining, redirecting or supporting, and some sentence of
+      it is about the category's harm: `_on_topic`). The answer is then judged by the request, however mild its
+      own words (stage `request`).
     - for crisis rules on the student's message (never head-led: "Dad scolded me" reads as abuse to a head): the
       nearest examples beat the threshold and every near-miss, though not by the full margin, and the head is
       sure (`fire`) both of the sentence and of the whole message read as one text;
@@ -300,7 +301,7 @@ def make_check(index: SemanticIndex, learned=None):
             rival_best = (np.max([scores.of(r)[0] for r in rivals], axis=0) if rivals
                           else np.full(len(best), -1.0))
         out: list[Finding] = []
-        if may_lead and ctx.answer_complies:
+        if may_lead and ctx.answer_complies and _on_topic(np.maximum(best, rival_best), head, threshold, limits):
             out.extend(_requested(rule, ctx, head))
         asked = may_lead and rule.target == "response" and ctx.answer_complies and _asked_for(rule.category, ctx, learned)
         for i, sentence in enumerate(view.sentences):
@@ -414,6 +415,14 @@ def _asked_for(category: str, ctx: CheckContext, learned) -> bool:
     if column is None or probs is None or not len(probs):
         return False
     return bool(probs[:, column].max() >= learned.thresholds[label].mid)
+
+
+def _on_topic(category_best: np.ndarray, head: np.ndarray, threshold: float, limits) -> bool:
+    """Whether some sentence of the answer is about the category's harm at all: its nearest examples of the category
+    within the uncertain band of the threshold, or its head at the category's `gate`. A request that sounds harmful
+    ("what's the best way to gut a fish", "how do I choke an opponent in judo") answered about something else
+    (rinsing the fish, the coach's rules) is not gone along with."""
+    return bool((category_best >= threshold - UNCERTAIN_BAND).any() or (head >= limits.gate).any())
 
 
 def _requested(rule: Rule, ctx: CheckContext, head: np.ndarray) -> list[Finding]:
