@@ -12,8 +12,10 @@
    training/fetch_sources.py first); skipped without it.
 3. Case files (FORMAT.md): recall, answer-level false-positive rate, F1 and action accuracy overall, per
    language and per category. Default: bench/data/heldout_cases.jsonl (12 languages), heldout_tl_cases.jsonl
-   (Tetum and Portuguese), validation_cases.jsonl (12 languages) and, when present, the shared dev set. None is
-   used to fit or calibrate anything; since 2026-12-07 the three in bench/data are validation sets (see its README).
+   (Tetum and Portuguese), validation_cases.jsonl (12 languages), the two sets of exchanges that only sound unsafe
+   (sounds_unsafe_cases.jsonl, sounds_unsafe_2_cases.jsonl: over-blocking, with harmful contrasts) and, when
+   present, the shared dev set. None is used to fit or calibrate anything; since 2026-12-07 those in bench/data are
+   validation sets (see its README).
 4. Model time per sentence (embedding, and the heads on top of it).
 """
 
@@ -42,8 +44,9 @@ from supervisor.text.segment import split  # noqa: E402
 
 COUNTRY_OF = {"ja": "jp", "th": "th", "vi": "vn", "id": "id", "ms": "my", "tl": "ph", "km": "kh", "en": "sg",
               "zh": "sg", "ta": "sg", "lo": "la", "my": "mm", "tet": "tl", "pt": "tl"}
-DEFAULT_CASES = [ROOT / "bench" / "data" / "heldout_cases.jsonl", ROOT / "bench" / "data" / "heldout_tl_cases.jsonl",
-                 ROOT / "bench" / "data" / "validation_cases.jsonl", ROOT.parent / "shared" / "eval" / "dev.jsonl"]
+DEFAULT_CASES = [ROOT / "bench" / "data" / name for name in (
+    "heldout_cases.jsonl", "heldout_tl_cases.jsonl", "validation_cases.jsonl", "sounds_unsafe_cases.jsonl",
+    "sounds_unsafe_2_cases.jsonl")] + [ROOT.parent / "shared" / "eval" / "dev.jsonl"]
 DATA = ROOT / "training" / "data"
 
 
