@@ -67,9 +67,10 @@ def embedding_text(sentence: str) -> str:
 OPENING_SENTENCES = 2
 
 
-def request_context(compiled: Compiled, answer: TextView, user: TextView) -> tuple[bool, bool]:
+def request_context(compiled: Compiled, answer: TextView, user: TextView, refusal_markers: tuple[str, ...],
+                    help_markers: tuple[str, ...]) -> tuple[bool, bool]:
     """(the student's message asks for something harmful, the answer declines or supports), from the heads and
-    the curriculum's markers."""
+    the curriculum's markers (every language's, flattened once per check by the caller)."""
     learned = compiled.learned
     if learned is None:
         return False, False
@@ -82,17 +83,17 @@ def request_context(compiled: Compiled, answer: TextView, user: TextView) -> tup
     if stance is not None and answer.probabilities is not None and len(answer.probabilities):
         opening = answer.probabilities[:OPENING_SENTENCES, stance]
         declines = bool(opening.max() >= learned.thresholds["stance"].fire)
-    return harmful, declines or _near_refusal(compiled, answer) or _marked_declining(compiled.curriculum, answer)
+    return harmful, declines or _near_refusal(compiled, answer) or _marked_declining(answer, refusal_markers,
+                                                                                     help_markers)
 
 
-def _marked_declining(curriculum, answer: TextView) -> bool:
+def _marked_declining(answer: TextView, refusal_markers: tuple[str, ...], help_markers: tuple[str, ...]) -> bool:
     """An opening sentence holds one of the curriculum's refusal markers ("I can't help with", "não posso"), or
     the answer points the student to help (a help marker: counsellor, trusted adult, helpline). The stance head
     misses plain refusals in languages it saw few of (Tetum, Portuguese, Thai: 0.0-0.2 on "I can't help you
     with that"), and an answer that goes along with a harmful request does not send the student to a counsellor."""
     opening = " ".join(fold(s.text) for s in answer.sentences[:OPENING_SENTENCES])
-    return (holds_any(opening, phrases_of(curriculum.refusal_markers))
-            or holds_any(answer.folded.text, phrases_of(curriculum.help_markers)))
+    return holds_any(opening, refusal_markers) or holds_any(answer.folded.text, help_markers)
 
 
 def _near_refusal(compiled: Compiled, answer: TextView) -> bool:
@@ -211,9 +212,9 @@ class Supervisor:
         # decide it; the answer's language is the fallback (an upstream may reply in English to anyone).
         language = (lang or langid.detect(user.text, default=None)
                     or langid.detect(answer.text, default=curriculum.languages[0]))
-        markers = phrases_of(curriculum.help_markers)
-        harmful, declines = request_context(compiled, answer, user)
-        return CheckContext(response=answer, user=user, lang=language, grade=grade, help_markers=markers,
-                            refusal_markers=phrases_of(curriculum.refusal_markers),
+        helps, refusals = phrases_of(curriculum.help_markers), phrases_of(curriculum.refusal_markers)
+        harmful, declines = request_context(compiled, answer, user, refusals, helps)
+        return CheckContext(response=answer, user=user, lang=language, grade=grade, help_markers=helps,
+                            refusal_markers=refusals,
                             harmful_request=harmful, answer_declines=declines,
                             requested=requested_rules(user, compiled.index, compiled.learned))

@@ -228,7 +228,6 @@ def _top_components(centered: np.ndarray, n: int) -> np.ndarray:
 
 
 HEAD_LED_CATEGORIES = frozenset(UNIVERSAL_CATEGORIES + PEDAGOGY_CATEGORIES)
-CRISIS_CATEGORIES = frozenset({"crisis_support"})
 
 
 def make_check(index: SemanticIndex, learned=None):
@@ -295,7 +294,7 @@ def make_check(index: SemanticIndex, learned=None):
             limits = learned.thresholds[label]
             stance_col = learned.column("stance")
             stance = probs[:, stance_col] if stance_col is not None and rule.target == "response" else None
-            two_signal = rule.target == "user" and rule.category in CRISIS_CATEGORIES
+            two_signal = reads_halves(rule)  # the crisis rules on the student's message (see the docstring)
             rivals = ([r for r in by_category[(rule.target, rule.category)] if r != rule.id]
                       if may_lead or two_signal else [])
             rival_best = (np.max([scores.of(r)[0] for r in rivals], axis=0) if rivals
