@@ -42,6 +42,16 @@ DEFAULT_COMPONENTS = 3
 DEFAULT_THRESHOLD = 0.39
 DEFAULT_MARGIN = 0.13
 UNCERTAIN_BAND = 0.08  # after projection scores spread about four times wider than raw cosines
+# A nearest-example match is confirmed only when the category's head gives it at least this, whatever its
+# calibrated `gate` says: where held-out positives of a label often score near zero (a head that transfers
+# badly to some languages), the gate falls to ~0.001 and confirms anything. Under 1 in 100 the head is evidence
+# against; such a match goes to the uncertain band (the judge), not away. (The same reasoning as the 0.5 floor
+# under `mid` and `fire` in checks/learned.py.) Measured on c6d6b78, shipped curricula: the 616
+# validation cases 257/18 -> 257/17 (caught / false alarms), the two sounds-unsafe sets 0.275 -> 0.258 and
+# 0.323 -> 0.302 false-alarm rate at unchanged recall, the misinformation set 0.733 -> 0.717 recall; dev
+# unchanged. Applied to every use of `gate` (after a harmful request, `_on_topic`) it cost 6 caught for 16 false
+# alarms fewer: kept to confirmation alone.
+CONFIRM_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
@@ -236,7 +246,8 @@ def make_check(index: SemanticIndex, learned=None):
     Without heads (a backend or curriculum with nothing to learn from), a rule fires on nearest-example
     evidence alone (threshold and margin). With heads, per sentence, a rule fires when
     - confirmed: the nearest examples say so (threshold and margin) and the rule's category head agrees at
-      least at its `gate` (below it the match is topic without substance, and goes to the uncertain band);
+      least at its `gate`, and never under CONFIRM_FLOOR (below it the match is topic without substance, and goes
+      to the uncertain band);
     - or, for universal safety and pedagogy rules whose examples are the category's nearest and at least as
       near as their near-misses (within the uncertain band of the threshold), the category head is sure (`fire`), or two
       moderate signals agree: the head at `mid` and half the margin. After a harmful request that the answer
@@ -325,7 +336,7 @@ def make_check(index: SemanticIndex, learned=None):
                     p = float(head[_whole_of(view, i)])
                     confirmed = near and p >= limits.mid
                 else:
-                    confirmed = near and p >= limits.gate
+                    confirmed = near and p >= max(limits.gate, CONFIRM_FLOOR)
                     # a disclosure the head is sure of, whose nearest examples are this rule's and nearer than
                     # any near-miss, though not by the full margin
                     if two_signal and not confirmed and view.message_probabilities is not None:
