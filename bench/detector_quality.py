@@ -46,7 +46,7 @@ COUNTRY_OF = {"ja": "jp", "th": "th", "vi": "vn", "id": "id", "ms": "my", "tl": 
               "zh": "sg", "ta": "sg", "lo": "la", "my": "mm", "tet": "tl", "pt": "tl"}
 DEFAULT_CASES = [ROOT / "bench" / "data" / name for name in (
     "heldout_cases.jsonl", "heldout_tl_cases.jsonl", "validation_cases.jsonl", "sounds_unsafe_cases.jsonl",
-    "sounds_unsafe_2_cases.jsonl", "misinformation_cases.jsonl")] + [ROOT.parent / "shared" / "eval" / "dev.jsonl"]
+    "sounds_unsafe_2_cases.jsonl", "misinformation_cases.jsonl", "multiturn_cases.jsonl")] + [ROOT.parent / "shared" / "eval" / "dev.jsonl"]
 DATA = ROOT / "training" / "data"
 
 

@@ -38,6 +38,18 @@ def last_user_message(messages: list[dict] | None) -> str:
     return ""
 
 
+# A student's request may come turns before the answer that serves it ("how do I get into my brother's
+# account?" ... "ok, and the next step?"): the request stage reads the last message and this many of the
+# student's messages before it. Rules on the student's own message read the last message only.
+EARLIER_TURNS = 2
+
+
+def earlier_user_messages(messages: list[dict] | None) -> list[str]:
+    """The student's messages before the last one: the nearest EARLIER_TURNS of them, oldest first."""
+    said = [content_text(m.get("content")) for m in messages or [] if isinstance(m, dict) and m.get("role") == "user"]
+    return [text for text in said[:-1][-EARLIER_TURNS:] if text.strip()]
+
+
 def content_text(content) -> str:
     """OpenAI message content may be a string or a list of parts; only text parts are judged."""
     if isinstance(content, str):
@@ -76,10 +88,11 @@ def request_context(compiled: Compiled, answer: TextView, user: TextView, refusa
         return False, False
     harmful = declines = False
     request, stance = learned.column("request"), learned.column("stance")
-    if request is not None and user.probabilities is not None and len(user.probabilities):
+    asked = user.request if user.request is not None else user
+    if request is not None and asked.probabilities is not None and len(asked.probabilities):
         limit = learned.thresholds["request"].fire
         # a calibrated threshold of ~1 means the head could not tell harmful requests on held-out data: unused
-        harmful = limit < 0.999 and bool(user.probabilities[:, request].max() >= limit)
+        harmful = limit < 0.999 and bool(asked.probabilities[:, request].max() >= limit)
     if stance is not None and answer.probabilities is not None and len(answer.probabilities):
         opening = answer.probabilities[:OPENING_SENTENCES, stance]
         declines = bool(opening.max() >= learned.thresholds["stance"].fire)
@@ -149,16 +162,21 @@ class Supervisor:
         probs = compiled.learned.probabilities(vectors) if compiled.learned is not None else None
         return compiled.index.similarities(vectors), probs
 
-    def prepare(self, compiled: Compiled, response: str, user_text: str) -> tuple[TextView, TextView]:
-        """Fold, split and embed both texts in one batch (the CPU-heavy part; call it off the event loop)."""
+    def prepare(self, compiled: Compiled, response: str, user_text: str,
+                earlier: list[str] | tuple[str, ...] = ()) -> tuple[TextView, TextView]:
+        """Fold, split and embed both texts in one batch (the CPU-heavy part; call it off the event loop).
+        `earlier`: the student's messages before the last one (earlier_user_messages), read by the request
+        stage only (TextView.request)."""
         answer, user = _view(response), _view(user_text)
         needs_user = compiled.learned is not None or any(r.target == "user" for r in compiled.curriculum.rules)
         halving = any(reads_halves(r) for r in compiled.curriculum.rules)
         halved = with_halves(user.sentences)[len(user.sentences):] if halving else []
         # the message read as one text too, when it has several sentences: see TextView.message_probabilities
         whole = [user.text.strip()] if halving and compiled.learned is not None and len(user.sentences) > 1 else []
+        before = [s for text in earlier for s in split(text)] if compiled.learned is not None else []
         sentences = [s.text for s in answer.sentences] + (
-            [s.text for s in user.sentences] + [h.text for h in halved] + whole if needs_user else [])
+            [s.text for s in user.sentences] + [h.text for h in halved] + whole if needs_user else []
+        ) + [s.text for s in before]
         similarities, probabilities = self.rows(compiled, sentences)
         n, m = len(answer.sentences), len(answer.sentences) + len(user.sentences)
         end = m + len(halved)
@@ -174,7 +192,28 @@ class Supervisor:
                                   halves_from=len(user.sentences))
             if probabilities is not None and len(user.sentences):
                 user.parts.message_probabilities = probabilities[end] if whole else probabilities[n]
+        if before and needs_user and self._answers_earlier(compiled, answer, user, before):
+            rows = [*range(n, m), *range(len(sentences) - len(before), len(sentences))]
+            user.request = TextView(text=user.text, folded=user.folded, sentences=user.sentences + before,
+                                    similarities=similarities[rows],
+                                    probabilities=probabilities[rows] if probabilities is not None else None)
         return answer, user
+
+    def _answers_earlier(self, compiled: Compiled, answer: TextView, user: TextView, before: list) -> bool:
+        """Whether the answer is about what the student asked in an earlier turn more than about the last
+        message: "ok, and the next step?" carries no topic, and the answer that follows it serves the earlier
+        request; "forget it, how do volcanoes form?" does, and the answer serves it. The nearest pair of
+        sentences decides, in the index's projection (what a sentence says rather than its language), from
+        vectors the embedding cache already holds."""
+        if not answer.sentences:
+            return False
+        texts = [embedding_text(s.text) for s in (*answer.sentences, *user.sentences, *before)]
+        projected = compiled.index.project(self.embedder.embed(texts))
+        n, m = len(answer.sentences), len(answer.sentences) + len(user.sentences)
+        said = projected[:n].T
+        earlier = float((projected[m:] @ said).max())
+        last = float((projected[n:m] @ said).max()) if m > n else -1.0
+        return earlier > last
 
     def view(self, compiled: Compiled, text: str) -> TextView:
         """One text folded, split and embedded against the curriculum's examples (CPU work: off the loop)."""
@@ -184,11 +223,12 @@ class Supervisor:
 
     def check_sync(self, compiled: Compiled, policy: Policy, *, response: str, messages=None,
                    grade: int | None = None, lang: str | None = None, mode: str = "tutor") -> Verdict:
-        return self._judged(compiled, policy, response, last_user_message(messages), grade, lang, mode)[0]
+        return self._judged(compiled, policy, response, last_user_message(messages), grade, lang, mode,
+                            earlier_user_messages(messages))[0]
 
     def _judged(self, compiled: Compiled, policy: Policy, response: str, user_text: str, grade, lang,
-                mode: str) -> tuple[Verdict, CheckContext]:
-        answer, user = self.prepare(compiled, response, user_text)
+                mode: str, earlier: list[str] | tuple[str, ...] = ()) -> tuple[Verdict, CheckContext]:
+        answer, user = self.prepare(compiled, response, user_text, earlier)
         ctx = self._context(compiled, answer, user, grade, lang)
         return evaluate(ctx, compiled.curriculum, compiled.checks, policy, mode), ctx
 
@@ -198,7 +238,7 @@ class Supervisor:
         # all of it in a worker thread: embedding, and scoring every rule (numpy over thousands of columns per
         # sentence) would otherwise hold up every other request and stream on the event loop meanwhile
         verdict, ctx = await asyncio.to_thread(self._judged, compiled, policy, response, user_text, grade, lang,
-                                               mode)
+                                               mode, earlier_user_messages(messages))
         if self.judge and verdict.uncertain:
             upheld = await self.judge.confirm(compiled.curriculum, verdict.uncertain, response, user_text)
             if upheld:
@@ -217,4 +257,5 @@ class Supervisor:
         return CheckContext(response=answer, user=user, lang=language, grade=grade, help_markers=helps,
                             refusal_markers=refusals,
                             harmful_request=harmful, answer_declines=declines,
-                            requested=requested_rules(user, compiled.index, compiled.learned))
+                            requested=requested_rules(user.request if user.request is not None else user,
+                                                      compiled.index, compiled.learned))

@@ -54,6 +54,9 @@ class TextView:
     # in such a view, the heads' probabilities for the whole message read as one text: "Dad scolded me." alone
     # reads as a disclosure, followed by "how do I stop staying up late?" it does not
     message_probabilities: np.ndarray | None = None
+    # the student's request read over the recent turns: this message's sentences, then those of the student's
+    # messages before it (supervision.EARLIER_TURNS); None when there were none. Read by the request stage only.
+    request: TextView | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -70,6 +73,11 @@ class CheckContext:
     answer_declines: bool = False
     # the rules whose requests the student's message makes: {rule id: (score, nearest request example)}
     requested: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+
+    @property
+    def request(self) -> TextView:
+        """What the student asks, over the recent turns (TextView.request), or the last message alone."""
+        return self.user.request if self.user.request is not None else self.user
 
     @property
     def answer_complies(self) -> bool:

@@ -387,10 +387,12 @@ def reads_halves(rule: Rule) -> bool:
 
 def requested_rules(user, index: SemanticIndex, learned) -> dict[str, tuple[float, str]]:
     """The rules the student's message asks an answer to break: {rule id: (score, nearest request example)}.
-    A rule is asked for when a sentence of the message reads as harmful to the request head (at its calibrated
-    `fire`) and its nearest request examples are the rule's (nearer than any other rule's requests, and than
-    ordinary students' questions and tasks); its score is the highest such sentence's. The head says whether
-    a request is harmful, the nearest examples say which rule it is about. Computed once per message."""
+    `user` is what the student asks over the recent turns (CheckContext.request: the last message, and the
+    student's messages before it). A rule is asked for when a sentence of it reads as harmful to the request
+    head (at its calibrated `fire`) and its nearest request examples are the rule's (nearer than any other
+    rule's requests, and than ordinary students' questions and tasks); its score is the highest such
+    sentence's. The head says whether a request is harmful, the nearest examples say which rule it is about.
+    Computed once per message."""
     column = learned.column(REQUEST) if learned is not None else None
     if (column is None or user.similarities is None or user.probabilities is None or not len(user.sentences)
             or not len(index.all_requests)):
@@ -417,11 +419,11 @@ def requested_rules(user, index: SemanticIndex, learned) -> dict[str, tuple[floa
 
 
 def _asked_for(category: str, ctx: CheckContext, learned) -> bool:
-    """The student's message reads as asking for this category's harm: a sentence of it reaches the `mid`
-    threshold of the category's head on students' messages (2% of held-out negatives reach it)."""
+    """The student's request (over the recent turns) reads as asking for this category's harm: a sentence of it
+    reaches the `mid` threshold of the category's head on students' messages (2% of held-out negatives reach it)."""
     label = label_of("user", category)
     column = learned.column(label)
-    probs = ctx.user.probabilities
+    probs = ctx.request.probabilities
     if column is None or probs is None or not len(probs):
         return False
     return bool(probs[:, column].max() >= learned.thresholds[label].mid)
