@@ -88,7 +88,7 @@ def request_context(compiled: Compiled, answer: TextView, user: TextView, refusa
         return False, False
     harmful = declines = False
     request, stance = learned.column("request"), learned.column("stance")
-    asked = user.request if user.request is not None else user
+    asked = user.asked()
     if request is not None and asked.probabilities is not None and len(asked.probabilities):
         limit = learned.thresholds["request"].fire
         # a calibrated threshold of ~1 means the head could not tell harmful requests on held-out data: unused
@@ -257,5 +257,4 @@ class Supervisor:
         return CheckContext(response=answer, user=user, lang=language, grade=grade, help_markers=helps,
                             refusal_markers=refusals,
                             harmful_request=harmful, answer_declines=declines,
-                            requested=requested_rules(user.request if user.request is not None else user,
-                                                      compiled.index, compiled.learned))
+                            requested=requested_rules(user.asked(), compiled.index, compiled.learned))

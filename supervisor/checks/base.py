@@ -58,6 +58,10 @@ class TextView:
     # messages before it (supervision.EARLIER_TURNS); None when there were none. Read by the request stage only.
     request: TextView | None = field(default=None, repr=False, compare=False)
 
+    def asked(self) -> TextView:
+        """What the student asks: over the recent turns where `request` is set, else this message alone."""
+        return self.request if self.request is not None else self
+
 
 @dataclass
 class CheckContext:
@@ -73,11 +77,6 @@ class CheckContext:
     answer_declines: bool = False
     # the rules whose requests the student's message makes: {rule id: (score, nearest request example)}
     requested: Mapping[str, tuple[float, str]] = field(default_factory=dict)
-
-    @property
-    def request(self) -> TextView:
-        """What the student asks, over the recent turns (TextView.request), or the last message alone."""
-        return self.user.request if self.user.request is not None else self.user
 
     @property
     def answer_complies(self) -> bool:

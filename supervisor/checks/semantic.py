@@ -387,7 +387,7 @@ def reads_halves(rule: Rule) -> bool:
 
 def requested_rules(user, index: SemanticIndex, learned) -> dict[str, tuple[float, str]]:
     """The rules the student's message asks an answer to break: {rule id: (score, nearest request example)}.
-    `user` is what the student asks over the recent turns (CheckContext.request: the last message, and the
+    `user` is what the student asks over the recent turns (TextView.asked: the last message, and the
     student's messages before it). A rule is asked for when a sentence of it reads as harmful to the request
     head (at its calibrated `fire`) and its nearest request examples are the rule's (nearer than any other
     rule's requests, and than ordinary students' questions and tasks); its score is the highest such
@@ -423,7 +423,7 @@ def _asked_for(category: str, ctx: CheckContext, learned) -> bool:
     reaches the `mid` threshold of the category's head on students' messages (2% of held-out negatives reach it)."""
     label = label_of("user", category)
     column = learned.column(label)
-    probs = ctx.request.probabilities
+    probs = ctx.user.asked().probabilities
     if column is None or probs is None or not len(probs):
         return False
     return bool(probs[:, column].max() >= learned.thresholds[label].mid)
