@@ -9,7 +9,7 @@ import pytest
 from conftest import FIXTURE_CURRICULA
 from supervisor.checks.learned import REQUEST, STANCE, build_learned, curriculum_rows
 from supervisor.models.bank import load_bank, save_bank
-from supervisor.models.heads import IGNORE, fit_ensemble, fit_heads
+from supervisor.models.heads import IGNORE, fit_heads
 from supervisor.rules.loader import load_curricula
 from supervisor.settings import Settings
 
@@ -28,19 +28,6 @@ def test_heads_separate_what_they_are_shown_and_ignore_what_they_are_not():
     assert ((p[200:, 1] > 0.5) == (second[200:] == 1)).mean() > 0.95
     again = fit_heads(x, np.stack([first, second], axis=1), ("a", "b"), epochs=200)
     assert np.array_equal(heads.weights, again.weights)  # deterministic
-
-
-def test_an_ensemble_is_one_network_whose_logits_are_its_members_mean():
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((300, 12)).astype(np.float32)
-    targets = np.stack([(x[:, 0] > 0).astype(np.float32), (x[:, 1] + x[:, 2] > 1).astype(np.float32)], axis=1)
-    members = [fit_heads(x, targets, ("a", "b"), hidden=32, epochs=20, seed=s) for s in (0, 1, 2)]
-    merged = fit_ensemble(x, targets, ("a", "b"), hidden=32, epochs=20, seeds=(0, 1, 2))
-    assert merged.hidden_weights.shape == (12, 96)   # the members' hidden layers side by side
-    np.testing.assert_allclose(merged.logits(x), np.mean([m.logits(x) for m in members], axis=0), atol=1e-4)
-    assert not np.allclose(members[0].logits(x), members[1].logits(x))  # the seeds do differ
-    single = fit_ensemble(x, targets, ("a", "b"), hidden=32, epochs=20, seeds=(1,))
-    assert np.array_equal(single.weights, members[1].weights)   # one seed: exactly that fit
 
 
 def test_bank_round_trips_through_int8(tmp_path):

@@ -12,8 +12,7 @@ groups of rows it never saw (a quarter of the curricula's languages, or a whole 
 from 0.57 to 0.71 (at 5%).
 
 Fitted by minibatch Adam on weighted binary cross-entropy with an L2 penalty, a fixed seed and a fixed order,
-so the same inputs give the same heads; several seeds are fitted and averaged into one network (`fit_ensemble`),
-because a single fit's verdicts near a threshold depend on its seed. Fitting takes seconds for tens of thousands of rows, so it runs when a
+so the same inputs give the same heads. Fitting takes seconds for tens of thousands of rows, so it runs when a
 curriculum is compiled: the ministry's own examples steer the heads as soon as they are saved, together with
 the shipped bank of public labelled data (`bank.py`).
 
@@ -130,28 +129,6 @@ def fit_heads(vectors: np.ndarray, targets: np.ndarray, labels: tuple[str, ...],
                        "w1": zb.T @ back + l2 * params["w1"], "b1": back.sum(axis=0)})
     return Heads(tuple(labels), mean.astype(np.float32), scale.astype(np.float32), params["w1"], params["b1"],
                  params["w2"], params["b2"], removed)
-
-
-def fit_ensemble(vectors: np.ndarray, targets: np.ndarray, labels: tuple[str, ...], *, seeds: tuple[int, ...],
-                 **fit) -> Heads:
-    """`fit_heads` once per seed, merged into one network whose logits are the members' mean.
-
-    Why: one fit is one draw. Refitted with another seed, the same rows moved 4 to 7 of the 292 harmful and 2 to
-    4 of the 324 safe validation answers each way (`training/drafts/README.md`), so a ministry's edit, which
-    refits, changed verdicts on unrelated answers by chance. Averaging the members' logits cuts that variance.
-    The merge is exact: the members share the input standardisation (the same rows), so their hidden layers sit
-    side by side and the output layer, divided by the member count, sums them. One `Heads`, the same file format
-    and code path, `len(seeds)` times the hidden units (a few microseconds per sentence).
-    """
-    members = [fit_heads(vectors, targets, labels, seed=seed, **fit) for seed in seeds]
-    if len(members) == 1:
-        return members[0]
-    first, count = members[0], len(members)
-    return Heads(first.labels, first.mean, first.scale,
-                 np.concatenate([m.hidden_weights for m in members], axis=1),
-                 np.concatenate([m.hidden_bias for m in members]),
-                 (np.concatenate([m.weights for m in members], axis=0) / count).astype(np.float32),
-                 (np.mean([m.bias for m in members], axis=0)).astype(np.float32), first.removed)
 
 
 class _Adam:
