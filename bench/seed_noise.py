@@ -27,16 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+from detector_quality import DEFAULT_CASES  # noqa: E402  (the same validation sets and dev)
+
 from supervisor.checks import learned  # noqa: E402
 from supervisor.evaluation import evaluate_cases, read_cases  # noqa: E402
 from supervisor.rules.rulebook import compile_rulebook  # noqa: E402
 from supervisor.services import make_embedder, make_supervisor, rulebook_options  # noqa: E402
 from supervisor.settings import load_settings  # noqa: E402
-
-DEFAULT_CASES = [ROOT / "bench" / "data" / name for name in (
-    "heldout_cases.jsonl", "heldout_tl_cases.jsonl", "validation_cases.jsonl", "sounds_unsafe_cases.jsonl",
-    "sounds_unsafe_2_cases.jsonl", "misinformation_cases.jsonl", "multiturn_cases.jsonl")] + [
-    ROOT.parent / "shared" / "eval" / "dev.jsonl"]
 
 
 def flagged(result: dict) -> dict[str, bool]:
