@@ -147,7 +147,8 @@ def cmd_lint(args) -> int:
                 embedder = make_embedder(settings)
                 rulebook = make_rulebook(settings, embedder, countries=only)
                 curricula = {country: c.curriculum for country, c in rulebook.compiled.items()}
-                report = lint_rulebook(rulebook, embedder.embed, set(only) if only else None)
+                report = lint_rulebook(rulebook, embedder.embed, set(only) if only else None,
+                                       features=embedder.features)
                 problems.extend(report.problems)
                 save_cache(settings, embedder)  # examples split into new sentences are embedded once
             problems.extend(lint_probes(root, curricula, only))
