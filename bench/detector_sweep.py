@@ -196,7 +196,7 @@ def main() -> None:
     cases = read_cases(Path(args.cases))
     for case in cases:
         case.setdefault("lang", detect(case["response"]))
-    bank = ExampleBank(embedder.embed, embedder.features)
+    bank = ExampleBank(embedder.embed)
     for name in args.variant or ["default"]:
         options = VARIANTS[name]
         indexes = {c: SemanticIndex(comp.curriculum, embedder.embed, **options)

@@ -147,8 +147,7 @@ def cmd_lint(args) -> int:
                 embedder = make_embedder(settings)
                 rulebook = make_rulebook(settings, embedder, countries=only)
                 curricula = {country: c.curriculum for country, c in rulebook.compiled.items()}
-                report = lint_rulebook(rulebook, embedder.embed, set(only) if only else None,
-                                       features=embedder.features)
+                report = lint_rulebook(rulebook, embedder.embed, set(only) if only else None)
                 problems.extend(report.problems)
                 save_cache(settings, embedder)  # examples split into new sentences are embedded once
             problems.extend(lint_probes(root, curricula, only))

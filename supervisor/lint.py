@@ -67,13 +67,11 @@ class ExampleBank:
     background differ per country), but the text work behind them is done once here.
     """
 
-    def __init__(self, embed, features=None):
+    def __init__(self, embed):
         self.embed = embed
-        self.features = features or embed   # what the learned heads read (CachedEmbedder.features)
         self.sentences: dict[str, list[Sentence]] = {}
         self.folded: dict[str, Folded] = {}
         self.vectors: dict[str, np.ndarray] = {}
-        self.head_inputs: dict[str, np.ndarray] = {}
         self.halved: dict[str, list[Sentence]] = {}
 
     def add(self, texts, halved: bool = False) -> None:
@@ -91,8 +89,8 @@ class ExampleBank:
             units += [t for t in dict.fromkeys(texts) if len(self.sentences[t]) > 1]
         todo = list(dict.fromkeys(u for u in units if u not in self.vectors))
         if todo:
-            for sentence, vector, inputs in zip(todo, self.embed(todo), self.features(todo), strict=True):
-                self.vectors[sentence], self.head_inputs[sentence] = vector, inputs
+            for sentence, vector in zip(todo, self.embed(todo), strict=True):
+                self.vectors[sentence] = vector
 
     def units(self, text: str, halved: bool) -> list[Sentence]:
         return self.halved[text] if halved else self.sentences[text]
@@ -104,16 +102,15 @@ def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) 
     halved = reads_halves(rule)
     bank.add(texts, halved)
     index = compiled.index
-    units = [s.text for t in texts for s in bank.units(t, halved)]
-    vectors = np.stack([bank.vectors[u] for u in units]) if units else np.zeros((0, 1), np.float32)
+    rows = [bank.vectors[s.text] for t in texts for s in bank.units(t, halved)]
+    vectors = np.stack(rows) if rows else np.zeros((0, 1), np.float32)
     sims = index.similarities(vectors)
     # the learned heads were fitted on these very examples (they cannot leave one out cheaply): lint checks
     # that the nearest-example evidence and the heads agree on the examples, not how the heads generalise;
     # bench/detector_quality.py measures that on held-out languages and sources
-    probs = (compiled.learned.probabilities(np.stack([bank.head_inputs[u] for u in units]) if units else vectors)
-             if compiled.learned is not None else None)
+    probs = compiled.learned.probabilities(vectors) if compiled.learned is not None else None
     several = [t for t in dict.fromkeys(texts) if len(bank.sentences[t]) > 1] if halved and probs is not None else []
-    message_probs = (dict(zip(several, compiled.learned.probabilities(np.stack([bank.head_inputs[t] for t in several])),
+    message_probs = (dict(zip(several, compiled.learned.probabilities(np.stack([bank.vectors[t] for t in several])),
                               strict=True)) if several else {})
     out, row = [], 0
     for text in texts:
@@ -133,7 +130,7 @@ def firing(rule: Rule, compiled: Compiled, texts: list[str], bank: ExampleBank) 
     return out
 
 
-def _fires(rule: Rule, compiled: Compiled, text: str, embed, features=None) -> bool:
+def _fires(rule: Rule, compiled: Compiled, text: str, embed) -> bool:
     """The reference path, one example at a time: what `firing` computes for many at once."""
     whole = split(text)
     sentences = with_halves(whole) if reads_halves(rule) else whole
@@ -147,11 +144,9 @@ def _fires(rule: Rule, compiled: Compiled, text: str, embed, features=None) -> b
         sims[:, masked] = -1.0
     view.similarities = sims
     if compiled.learned is not None:
-        features = features or embed
-        view.probabilities = compiled.learned.probabilities(features([s.text for s in sentences]) if sentences
-                                                            else vectors)
+        view.probabilities = compiled.learned.probabilities(vectors)
         if reads_halves(rule) and len(whole):
-            view.message_probabilities = (compiled.learned.probabilities(features([text]))[0] if len(whole) > 1
+            view.message_probabilities = (compiled.learned.probabilities(embed([text]))[0] if len(whole) > 1
                                           else view.probabilities[0])
     return _any_certain(rule, compiled, view)
 
@@ -167,11 +162,11 @@ def _examples_in(table, languages) -> list[tuple[str, str]]:
     return [(lang, e) for lang, items in table.items() if languages is None or lang in languages for e in items]
 
 
-def lint_rulebook(rulebook: Rulebook, embed, only: set[str] | None = None, features=None) -> LintReport:
+def lint_rulebook(rulebook: Rulebook, embed, only: set[str] | None = None) -> LintReport:
     """Lint every curriculum in the rulebook, or only those named in `only` (e.g. one country being edited:
     the baseline it extends is compiled for it but reported in the baseline's own lint run)."""
     report = LintReport()
-    bank = ExampleBank(embed, features)
+    bank = ExampleBank(embed)
     for country, compiled in sorted(rulebook.compiled.items()):
         if only is not None and country not in only:
             continue

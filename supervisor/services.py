@@ -35,7 +35,7 @@ def rulebook_options(settings: Settings, embedder: CachedEmbedder) -> dict:
     """How curricula are compiled: thresholds, and the learned heads with this embedder's public-data bank."""
     return {"threshold": settings.semantic_threshold, "margin": settings.semantic_margin,
             "learn": settings.learned_heads, "bank": load_bank(embedder.space) if settings.learned_heads else None,
-            "features": embedder.features, "cache_dir": settings.cache_dir}
+            "cache_dir": settings.cache_dir}
 
 
 def save_cache(settings: Settings, embedder: CachedEmbedder) -> None:

@@ -157,11 +157,9 @@ class Supervisor:
         return sims, probs
 
     def _compute(self, compiled: Compiled, sentences: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        texts = [embedding_text(t) for t in sentences]
-        vectors = self.embedder.embed(texts) if sentences else np.zeros((0, self.embedder.dim), np.float32)
-        # the heads read the engine's tuned features of the same sentences (one model run, cached with the vectors)
-        probs = (compiled.learned.probabilities(self.embedder.features(texts) if sentences else vectors)
-                 if compiled.learned is not None else None)
+        vectors = (self.embedder.embed([embedding_text(t) for t in sentences]) if sentences
+                   else np.zeros((0, self.embedder.dim), np.float32))
+        probs = compiled.learned.probabilities(vectors) if compiled.learned is not None else None
         return compiled.index.similarities(vectors), probs
 
     def prepare(self, compiled: Compiled, response: str, user_text: str,

@@ -32,13 +32,13 @@ def _texts(rule) -> list[str]:
 @pytest.mark.parametrize("margin", [0.0, DEFAULT_MARGIN])
 def test_batched_lint_agrees_with_per_example_path(embedder, margin):
     rulebook = compile_rulebook(FIXTURE_CURRICULA, embedder.embed, margin=margin)
-    bank = ExampleBank(embedder.embed, embedder.features)
+    bank = ExampleBank(embedder.embed)
     outcomes = set()
     for compiled in rulebook.compiled.values():
         for rule in compiled.curriculum.rules:
             texts = _texts(rule)
             batched = firing(rule, compiled, texts, bank)
-            reference = [_fires(rule, compiled, text, embedder.embed, embedder.features) for text in texts]
+            reference = [_fires(rule, compiled, text, embedder.embed) for text in texts]
             assert batched == reference, rule.id
             outcomes.update(batched)
     assert outcomes == {True, False}  # the comparison saw both answers

@@ -10,22 +10,18 @@ import pytest
 from conftest import PROJECT_ROOT
 from supervisor.checks.learned import curriculum_rows
 from supervisor.models.embedder import CachedEmbedder, HashingEmbedder, OnnxE5Embedder
+from supervisor.models.onnx_engine import NAMES
 from supervisor.models.shipped_vectors import load_shipped_vectors, save_shipped_vectors, shipped_vectors_path
 from supervisor.rules.rulebook import compile_rulebook
 
+ENGINE = NAMES["four_bit"]  # the default engine; the only one vectors are shipped for
 REBUILD = ".venv/bin/python training/embed_shipped_curricula.py"
 
 
 @pytest.fixture(scope="module")
-def engine(cache_dir) -> CachedEmbedder:
-    """The default engine (its name holds the shipped tuned layers' hash); the only one vectors are shipped for."""
-    return CachedEmbedder(OnnxE5Embedder(cache_dir))
-
-
-@pytest.fixture(scope="module")
-def shipped(engine):
-    loaded = load_shipped_vectors(engine.name, block=engine.dim)
-    assert loaded is not None, f"no {shipped_vectors_path(engine.name).name}: run {REBUILD}"
+def shipped():
+    loaded = load_shipped_vectors(ENGINE)
+    assert loaded is not None, f"no {shipped_vectors_path(ENGINE).name}: run {REBUILD}"
     return loaded
 
 
@@ -53,18 +49,13 @@ def test_the_shipped_vectors_cover_the_shipped_curricula(shipped):
         f"(e.g. {sorted(missing)[:3]}): a first start embeds them (about 4 ms each); run {REBUILD}")
 
 
-def test_the_shipped_vectors_are_the_engines_own(shipped, engine):
+def test_the_shipped_vectors_are_the_engines_own(shipped, cache_dir):
     rows, vectors = shipped
     texts = sorted(rows)[::max(1, len(rows) // 120)]  # every script: the texts sort by their first letter
-    engine.forget()
-    fresh = engine.rows(texts)   # both parts: the retrieval vector and the heads' features
-    assert fresh.shape == (len(texts), vectors.shape[1])
-    made = vectors[[rows[t] for t in texts]]
-    for part in range(vectors.shape[1] // engine.dim):
-        block = slice(part * engine.dim, (part + 1) * engine.dim)
-        cosines = np.sum(fresh[:, block] * made[:, block], axis=1)
-        # float16 storage moves a cosine by about 1e-6; another CPU's rounding by about 1e-5
-        assert cosines.min() >= 0.9995, (part, texts[int(cosines.argmin())])
+    fresh = OnnxE5Embedder(cache_dir).embed(texts)
+    cosines = np.sum(fresh * vectors[[rows[t] for t in texts]], axis=1)
+    # float16 storage moves a cosine by about 1e-6; another CPU's rounding by about 1e-5
+    assert cosines.min() >= 0.9995, texts[int(cosines.argmin())]
 
 
 class Counting:

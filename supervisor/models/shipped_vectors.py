@@ -35,10 +35,8 @@ def save_shipped_vectors(path: Path, texts: list[str], vectors: np.ndarray) -> N
                         vectors=np.asarray(vectors, np.float32)[order].astype(np.float16))
 
 
-def load_shipped_vectors(embedder_name: str, folder: Path = BANK_DIR,
-                         block: int | None = None) -> tuple[dict[str, int], np.ndarray] | None:
-    """(row of each text, float32 rows), or None when nothing is shipped for this engine. Each `block`-wide part
-    of a row is L2-normalised on its own (a row may hold a retrieval vector and the heads' features: embedder.py)."""
+def load_shipped_vectors(embedder_name: str, folder: Path = BANK_DIR) -> tuple[dict[str, int], np.ndarray] | None:
+    """(row of each text, float32 L2-normalised rows), or None when nothing is shipped for this engine."""
     path = shipped_vectors_path(embedder_name, folder)
     if not path.is_file():
         return None
@@ -48,10 +46,5 @@ def load_shipped_vectors(embedder_name: str, folder: Path = BANK_DIR,
     if len(texts) != len(vectors):
         raise ValueError(f"{path}: {len(texts)} texts but {len(vectors)} vectors; rebuild it with "
                          "training/embed_shipped_curricula.py")
-    width = block or vectors.shape[1]
-    if vectors.shape[1] % width:
-        raise ValueError(f"{path}: rows of {vectors.shape[1]} numbers are not blocks of {width}; rebuild it with "
-                         "training/embed_shipped_curricula.py")
-    parts = vectors.reshape(len(vectors), -1, width)
-    parts /= np.maximum(np.linalg.norm(parts, axis=2, keepdims=True), 1e-12)
-    return {text: row for row, text in enumerate(texts)}, parts.reshape(len(vectors), -1)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return {text: row for row, text in enumerate(texts)}, vectors

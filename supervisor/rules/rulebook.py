@@ -64,11 +64,9 @@ def fingerprint(root: Path) -> tuple:
 def compile_rulebook(root: Path, embed: Callable, countries=None, threshold: float = DEFAULT_THRESHOLD,
                      margin: float = DEFAULT_MARGIN, learn: bool = True, bank: Bank | None = None,
                      cache_dir: Path | None = None, preloaded: tuple[tuple, Mapping] | None = None, *,
-                     previous: Rulebook | None = None, heads: Learned | None = None,
-                     features: Callable | None = None) -> Rulebook:
+                     previous: Rulebook | None = None, heads: Learned | None = None) -> Rulebook:
     """Load and compile the curricula. With `learn`, fit the learned heads on every loaded curriculum's
-    examples plus `bank` (the shipped public data for this embedder) and use them in the semantic check; the
-    heads read `features` (the embedder's tuned vectors: `CachedEmbedder.features`), or `embed`'s vectors.
+    examples plus `bank` (the shipped public data for this embedder) and use them in the semantic check.
     `preloaded`: (fingerprint, curricula) a caller already read and validated (the server's start-up).
 
     A hot reload passes what is serving: `previous` (compiled with the same embedder and options), whose
@@ -80,7 +78,7 @@ def compile_rulebook(root: Path, embed: Callable, countries=None, threshold: flo
     else:
         stamp = fingerprint(root)
         curricula = load_curricula(Path(root), countries)
-    learned = heads if heads is not None else build_learned(curricula.values(), features or embed, bank, cache_dir) \
+    learned = heads if heads is not None else build_learned(curricula.values(), embed, bank, cache_dir) \
         if learn else None
     compiled = {}
     for country, curriculum in curricula.items():
@@ -159,8 +157,7 @@ class RulebookHolder:
     async def _refit_heads(self, rulebook: Rulebook) -> None:
         started = time.perf_counter()
         curricula = [c.curriculum for c in rulebook.compiled.values()]
-        learned = await asyncio.to_thread(build_learned, curricula, self.options.get("features") or self.embed,
-                                          self.options.get("bank"),
+        learned = await asyncio.to_thread(build_learned, curricula, self.embed, self.options.get("bank"),
                                           self.options.get("cache_dir"))
         if self.current.compiled is rulebook.compiled:  # no newer edit went live meanwhile
             self.current = with_heads(self.current, learned)
