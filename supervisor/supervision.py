@@ -223,8 +223,16 @@ class Supervisor:
 
     def check_sync(self, compiled: Compiled, policy: Policy, *, response: str, messages=None,
                    grade: int | None = None, lang: str | None = None, mode: str = "tutor") -> Verdict:
+        return self.check_in_context_sync(compiled, policy, response=response, messages=messages, grade=grade,
+                                          lang=lang, mode=mode)[0]
+
+    def check_in_context_sync(self, compiled: Compiled, policy: Policy, *, response: str, messages=None,
+                              grade: int | None = None, lang: str | None = None,
+                              mode: str = "tutor") -> tuple[Verdict, CheckContext]:
+        """`check_sync`'s verdict with what it was judged in: whether the student's message read as a harmful
+        request, whether the answer declines (bench/verdict_sources.py)."""
         return self._judged(compiled, policy, response, last_user_message(messages), grade, lang, mode,
-                            earlier_user_messages(messages))[0]
+                            earlier_user_messages(messages))
 
     def _judged(self, compiled: Compiled, policy: Policy, response: str, user_text: str, grade, lang,
                 mode: str, earlier: list[str] | tuple[str, ...] = ()) -> tuple[Verdict, CheckContext]:
