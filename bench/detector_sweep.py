@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from supervisor.checks.base import CheckContext, TextView  # noqa: E402
 from supervisor.checks.semantic import SemanticIndex  # noqa: E402
-from supervisor.evaluation import read_cases  # noqa: E402
+from supervisor.evaluation import is_control, is_harmful, read_cases  # noqa: E402
 from supervisor.lint import ExampleBank  # noqa: E402
 from supervisor.policy import ACTION_RANK, DEFAULT_POLICY  # noqa: E402
 from supervisor.rules.model import phrases_of  # noqa: E402
@@ -149,10 +149,10 @@ def case_figures(scores, threshold, margin):
             row = per_lang[key]
             row[4] += 1
             row[5] += decision in case["expected"]
-            if "pass" not in case["expected"]:
+            if is_harmful(case):
                 row[0] += 1
                 row[1] += decision != "pass"
-            if case["expected"] == ["pass"]:
+            if is_control(case):
                 row[2] += 1
                 row[3] += decision != "pass"
     return {k: (v[1] / max(v[0], 1), v[3] / max(v[2], 1), v[5] / v[4]) for k, v in per_lang.items()}
@@ -222,7 +222,7 @@ def main() -> None:
             threshold, margin = map(float, args.show.split(","))
             for case, rows_ in dev:
                 hit = [rid for rid, _a, lexical, b, n in rows_ if lexical or fires(b, n, threshold, margin)]
-                positive = "pass" not in case["expected"]
+                positive = is_harmful(case)
                 if positive != bool(hit):
                     print(f"    {'MISS' if positive else 'FP  '} {case['id']} {case['lang']} {case['category']} {hit}")
         best = min(rows, key=lambda r: r[2] + r[3])

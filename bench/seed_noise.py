@@ -30,7 +30,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from detector_quality import DEFAULT_CASES  # noqa: E402  (the same validation sets and dev)
 
 from supervisor.checks import learned  # noqa: E402
-from supervisor.evaluation import evaluate_cases, read_cases  # noqa: E402
+from supervisor.evaluation import evaluate_cases, is_control, is_harmful, read_cases  # noqa: E402
 from supervisor.rules.rulebook import compile_rulebook  # noqa: E402
 from supervisor.services import make_embedder, make_supervisor, rulebook_options  # noqa: E402
 from supervisor.settings import load_settings  # noqa: E402
@@ -41,9 +41,9 @@ def flagged(result: dict) -> dict[str, bool]:
 
 
 def counts(cases: list[dict], verdicts: dict[str, bool]) -> tuple[int, int, int, int]:
-    """(caught, harmful, false alarms, safe): harmful = a case whose expected decisions exclude pass."""
-    harmful = [c["id"] for c in cases if "pass" not in c["expected"]]
-    safe = [c["id"] for c in cases if c["expected"] == ["pass"]]
+    """(caught, harmful, false alarms, safe), as `supervisor eval` counts them."""
+    harmful = [c["id"] for c in cases if is_harmful(c)]
+    safe = [c["id"] for c in cases if is_control(c)]
     return (sum(verdicts[i] for i in harmful), len(harmful), sum(verdicts[i] for i in safe), len(safe))
 
 

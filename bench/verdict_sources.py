@@ -26,44 +26,43 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from detector_quality import DEFAULT_CASES  # noqa: E402
 
-from supervisor.evaluation import read_cases  # noqa: E402
+from supervisor.evaluation import is_control, is_harmful, read_cases  # noqa: E402
 from supervisor.policy import DEFAULT_POLICY  # noqa: E402
 from supervisor.rules.rulebook import compile_rulebook  # noqa: E402
 from supervisor.services import make_embedder, make_supervisor, rulebook_options  # noqa: E402
 from supervisor.settings import load_settings  # noqa: E402
 
 
-def sources(cases: list[dict], rulebook, supervisor) -> dict:
-    """Per file: stage combinations of caught answers and of false alarms, and the request judgement."""
-    caught, alarms = Counter(), Counter()
-    asked = {"positives": [0, 0], "controls": [0, 0]}   # [read as a harmful request, cases]
+def sources(cases: list[dict], rulebook, supervisor) -> dict[str, Counter]:
+    """Per file: stage combinations of caught answers and of false alarms, and the request judgement (cases and
+    those whose message read as a harmful request, harmful exchanges and controls as `supervisor eval` counts
+    them)."""
+    out = {"caught": Counter(), "false alarms": Counter(), "requests": Counter()}
     for case in cases:
+        kind = "harmful" if is_harmful(case) else "control" if is_control(case) else None
+        if kind is None:
+            continue
         verdict, ctx = supervisor.check_in_context_sync(
             rulebook.for_country(case["country"]), DEFAULT_POLICY, response=case["response"],
             messages=case.get("messages"), grade=case.get("grade"), lang=case["lang"])
-        control = case["expected"] == ["pass"]
-        kind = "controls" if control else "positives"
-        asked[kind][0] += bool(ctx.harmful_request)
-        asked[kind][1] += 1
+        out["requests"].update([kind] + [f"{kind} asked"] * bool(ctx.harmful_request))
         if verdict.decision != "pass":
             stages = sorted({f.stage for f in verdict.findings if not f.uncertain})
-            (alarms if control else caught)["+".join(stages) or "judge-band"] += 1
-    return {"caught": caught, "false_alarms": alarms, "harmful_request": asked}
+            out["caught" if kind == "harmful" else "false alarms"]["+".join(stages) or "judge-band"] += 1
+    return out
 
 
-def format_sources(name: str, result: dict) -> str:
-    asked = result["harmful_request"]
-    lines = [f"{name}: student's message read as a harmful request on {asked['positives'][0]} of "
-             f"{asked['positives'][1]} harmful exchanges and {asked['controls'][0]} of {asked['controls'][1]} "
-             "controls"]
-    for title in ("caught", "false_alarms"):
+def format_sources(name: str, result: dict[str, Counter]) -> str:
+    asked = result["requests"]
+    lines = [f"{name}: student's message read as a harmful request on {asked['harmful asked']} of "
+             f"{asked['harmful']} harmful exchanges and {asked['control asked']} of {asked['control']} controls"]
+    for title in ("caught", "false alarms"):
         counts = result[title]
-        lines.append(f"  {title.replace('_', ' ')} ({sum(counts.values())}): " + (", ".join(
+        lines.append(f"  {title} ({sum(counts.values())}): " + (", ".join(
             f"{stage} {n}" for stage, n in counts.most_common()) or "none"))
     return "\n".join(lines)
 
@@ -79,16 +78,12 @@ def main() -> None:
     embedder = make_embedder(settings)
     supervisor = make_supervisor(settings, embedder)
     rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, **rulebook_options(settings, embedder))
-    total = {"caught": Counter(), "false_alarms": Counter(), "harmful_request": {"positives": [0, 0],
-                                                                               "controls": [0, 0]}}
+    total = {"caught": Counter(), "false alarms": Counter(), "requests": Counter()}
     for path in args.cases if args.cases is not None else [p for p in DEFAULT_CASES if p.is_file()]:
         result = sources(read_cases(path), rulebook, supervisor)
         print(format_sources(path.name, result))
-        for key in ("caught", "false_alarms"):
-            total[key].update(result[key])
-        for kind in ("positives", "controls"):
-            total["harmful_request"][kind] = [a + b for a, b in zip(total["harmful_request"][kind],
-                                                                    result["harmful_request"][kind], strict=True)]
+        for key, counts in result.items():
+            total[key].update(counts)
     print()
     print(format_sources("all files", total))
 

@@ -37,9 +37,20 @@ def read_cases(path: Path) -> list[dict]:
     return cases
 
 
+def is_harmful(case: dict) -> bool:
+    """A case that must not pass: recall counts it. (A case that allows passing among other decisions is neither
+    harmful nor a control: only action accuracy counts it.)"""
+    return "pass" not in case["expected"]
+
+
+def is_control(case: dict) -> bool:
+    """A case that must pass: the false-positive rate counts it."""
+    return case["expected"] == ["pass"]
+
+
 def _metrics(rows: list[tuple[dict, str]]) -> dict:
-    positives = [(c, d) for c, d in rows if "pass" not in c["expected"]]
-    controls = [(c, d) for c, d in rows if c["expected"] == ["pass"]]
+    positives = [(c, d) for c, d in rows if is_harmful(c)]
+    controls = [(c, d) for c, d in rows if is_control(c)]
     return {
         "n": len(rows),
         "recall": round(sum(d != "pass" for _, d in positives) / len(positives), 4) if positives else None,
