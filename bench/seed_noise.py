@@ -29,7 +29,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from detector_quality import DEFAULT_CASES  # noqa: E402  (the same validation sets and dev)
 
-from supervisor.checks import learned  # noqa: E402
+from supervisor.checks.learned import FIT  # noqa: E402
 from supervisor.evaluation import evaluate_cases, is_control, is_harmful, read_cases  # noqa: E402
 from supervisor.rules.rulebook import compile_rulebook  # noqa: E402
 from supervisor.services import make_embedder, make_supervisor, rulebook_options  # noqa: E402
@@ -58,15 +58,14 @@ def main() -> None:
     embedder = make_embedder(settings)
     supervisor = make_supervisor(settings, embedder)
     options = rulebook_options(settings, embedder)
-    shipped = dict(learned.FIT)
     verdicts: dict[int, dict[str, bool]] = {}
     print(f"{'seed':>4}  {'fit s':>6}  " + "  ".join(f"{name[:24]:>24}" for name in files) + "  all: caught / false alarms")
     for seed in args.seeds:
-        # FIT is part of the heads' cache key, so each seed is its own fit; seed 0 is fit_heads' default, the
-        # shipped heads' own
-        learned.FIT = shipped if seed == 0 else {**shipped, "seed": seed}
+        # the fit settings are part of the heads' cache key, so each seed is its own fit; seed 0 is fit_heads'
+        # default, the shipped heads' own
+        fit = FIT if seed == 0 else {**FIT, "seed": seed}
         started = time.perf_counter()
-        book = compile_rulebook(settings.curricula_dir, embedder.embed, **options)
+        book = compile_rulebook(settings.curricula_dir, embedder.embed, **options, fit=fit)
         fitted = time.perf_counter() - started
         verdicts[seed], cells, total = {}, [], [0, 0, 0, 0]
         for name, cases in files.items():
@@ -76,7 +75,6 @@ def main() -> None:
             total = [a + b for a, b in zip(total, (caught, harmful, alarms, safe), strict=True)]
             cells.append(f"{caught:>4}/{harmful:<4} {alarms:>4}/{safe:<4}".rjust(24))
         print(f"{seed:>4}  {fitted:6.0f}  " + "  ".join(cells) + f"  {total[0]}/{total[1]}  {total[2]}/{total[3]}")
-    learned.FIT = shipped
     print("\nverdicts that differ between two seeds (of all cases):")
     for a, b in itertools.combinations(args.seeds, 2):
         differ = sum(verdicts[a][k] != verdicts[b][k] for k in verdicts[a])

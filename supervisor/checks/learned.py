@@ -165,7 +165,11 @@ def _bank_group(source: str, lang: str) -> str:
 
 
 def build_learned(curricula: Iterable[Curriculum], embed: Callable, bank: Bank | None,
-                  cache_dir: Path | None = None) -> Learned:
+                  cache_dir: Path | None = None, fit: Mapping | None = None) -> Learned:
+    """The heads fitted on the curricula's rows and `bank`, with calibrated thresholds; read from the cache when
+    these exact inputs were fitted before. `fit`: the network's settings (models/heads.fit_heads), FIT unless a
+    benchmark asks for another, e.g. another seed (bench/seed_noise.py); part of the cache key."""
+    fit = dict(FIT if fit is None else fit)
     curricula = list(curricula)
     rows = curriculum_rows(curricula)
     vectors = embed(rows.texts) if rows.texts else np.zeros((0, 1), np.float32)
@@ -180,27 +184,27 @@ def build_learned(curricula: Iterable[Curriculum], embed: Callable, bank: Bank |
         groups += [_bank_group(g, lang) for g, lang in zip(bank.groups.tolist(), bank.langs.tolist(), strict=True)]
     if not (targets == 1).any(axis=0)[labels.index(REQUEST)]:
         labels, targets = labels[:-1], targets[:, :-1]  # no harmful requests to learn from: no request head
-    key = _cache_key(rows.texts, targets, bank)
+    key = _cache_key(rows.texts, targets, bank, fit)
     cached = _load_cached(cache_dir, key)
     if cached is not None:
         return cached
     removed = language_directions(vectors, LANGUAGE_DIRECTIONS) if LANGUAGE_DIRECTIONS else None
-    heads = fit_heads(vectors, targets, labels, removed=removed, **FIT)
-    held_out = _held_out_scores(vectors, targets, labels, np.asarray(groups), removed)
+    heads = fit_heads(vectors, targets, labels, removed=removed, **fit)
+    held_out = _held_out_scores(vectors, targets, labels, np.asarray(groups), fit, removed)
     thresholds, report = _calibrate(held_out, targets, labels, np.asarray(groups))
     learned = Learned(heads, thresholds, report)
     _save_cached(cache_dir, key, learned)
     return learned
 
 
-def _held_out_scores(vectors, targets, labels, groups: np.ndarray, removed=None) -> np.ndarray:
+def _held_out_scores(vectors, targets, labels, groups: np.ndarray, fit: Mapping, removed=None) -> np.ndarray:
     """Each row scored by heads fitted without its group (its language, or its public source)."""
     out = np.full(targets.shape, np.nan, np.float32)
     for group in sorted(set(groups.tolist())):
         held = groups == group
         if held.all():
             continue
-        heads = fit_heads(vectors[~held], targets[~held], labels, removed=removed, **FIT)
+        heads = fit_heads(vectors[~held], targets[~held], labels, removed=removed, **fit)
         out[held] = heads.predict(vectors[held])
     return out
 
@@ -243,9 +247,9 @@ def _share(values: np.ndarray, threshold: float) -> float | None:
     return round(float((values >= threshold).mean()), 4) if len(values) else None
 
 
-def _cache_key(texts: list[str], targets: np.ndarray, bank: Bank | None) -> str:
+def _cache_key(texts: list[str], targets: np.ndarray, bank: Bank | None, fit: Mapping) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([VERSION, RATES, FIT, LANGUAGE_DIRECTIONS, bank.digest if bank else None]).encode())
+    digest.update(json.dumps([VERSION, RATES, fit, LANGUAGE_DIRECTIONS, bank.digest if bank else None]).encode())
     for text in texts:
         digest.update(text.encode())
         digest.update(b"\0")

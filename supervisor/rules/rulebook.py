@@ -64,7 +64,8 @@ def fingerprint(root: Path) -> tuple:
 def compile_rulebook(root: Path, embed: Callable, countries=None, threshold: float = DEFAULT_THRESHOLD,
                      margin: float = DEFAULT_MARGIN, learn: bool = True, bank: Bank | None = None,
                      cache_dir: Path | None = None, preloaded: tuple[tuple, Mapping] | None = None, *,
-                     previous: Rulebook | None = None, heads: Learned | None = None) -> Rulebook:
+                     previous: Rulebook | None = None, heads: Learned | None = None,
+                     fit: Mapping | None = None) -> Rulebook:
     """Load and compile the curricula. With `learn`, fit the learned heads on every loaded curriculum's
     examples plus `bank` (the shipped public data for this embedder) and use them in the semantic check.
     `preloaded`: (fingerprint, curricula) a caller already read and validated (the server's start-up).
@@ -72,13 +73,14 @@ def compile_rulebook(root: Path, embed: Callable, countries=None, threshold: flo
     A hot reload passes what is serving: `previous` (compiled with the same embedder and options), whose
     countries are reused where their content, hence their version, is unchanged, so only edited countries are
     indexed again and only their new sentences embedded; and `heads`, used instead of fitting (refitting takes
-    minutes over every curriculum and the public-data bank; `RulebookHolder` refits in the background)."""
+    minutes over every curriculum and the public-data bank; `RulebookHolder` refits in the background).
+    `fit`: the heads' network settings when not the shipped ones (checks/learned.FIT), for benchmarks."""
     if preloaded is not None:
         stamp, curricula = preloaded
     else:
         stamp = fingerprint(root)
         curricula = load_curricula(Path(root), countries)
-    learned = heads if heads is not None else build_learned(curricula.values(), embed, bank, cache_dir) \
+    learned = heads if heads is not None else build_learned(curricula.values(), embed, bank, cache_dir, fit) \
         if learn else None
     compiled = {}
     for country, curriculum in curricula.items():
