@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import FIXTURE_CURRICULA
-from supervisor.checks.learned import REQUEST, STANCE, build_learned, curriculum_rows
+from supervisor.checks.learned import FIT, REQUEST, STANCE, build_learned, curriculum_rows
 from supervisor.models.bank import load_bank, save_bank
 from supervisor.models.heads import IGNORE, fit_heads
 from supervisor.rules.loader import load_curricula
@@ -69,6 +69,10 @@ def test_fitting_is_cached_and_thresholds_are_ordered(cache_dir, tmp_path):
     assert list(tmp_path.glob("heads-*.npz"))
     second = build_learned(curricula, embedder.embed, None, tmp_path)
     assert np.array_equal(first.heads.weights, second.heads.weights)
+    # other fit settings (bench/seed_noise.py's seeds) are another fit, cached beside the first, not read from it
+    reseeded = build_learned(curricula, embedder.embed, None, tmp_path, fit={**FIT, "seed": 1})
+    assert len(list(tmp_path.glob("heads-*.npz"))) == 2
+    assert not np.array_equal(first.heads.weights, reseeded.heads.weights)
     for label, t in first.thresholds.items():
         assert t.gate <= t.mid <= t.fire, label
         assert first.report[label]["positives"] > 0
