@@ -81,3 +81,19 @@ def test_the_guide_and_the_cli_point_at_the_eval_format_in_the_repository():
     assert "(eval-format.md)" in GUIDE and "FORMAT.md" not in GUIDE
     assert "docs/eval-format.md" in build_parser().format_help() or "docs/eval-format.md" in json.dumps(
         [a.help for a in build_parser()._subparsers._group_actions[0]._choices_actions])
+
+
+def test_the_detection_quality_page_names_the_shipped_case_files_with_their_sizes():
+    """docs/detection-quality.md quotes figures per case file: each file it names exists and holds as many exchanges as
+    the page says (a set that grows must have its figures measured again), and every bench script it cites exists."""
+    page = (PROJECT_ROOT / "docs" / "detection-quality.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| [^|]*\(`(?:bench/data/)?([a-z_0-9]+\.jsonl)`\) \| (\d+) \|", page, re.M)
+    assert len(rows) >= 7
+    for name, size in rows:
+        path = PROJECT_ROOT / "bench" / "data" / name
+        if path.is_file():
+            assert len(read_cases(path)) == int(size), name
+        else:
+            assert name == "dev.jsonl", f"{name}: no such case file in bench/data"
+    for script in set(re.findall(r"`(bench/[a-z_]+\.py)`", page)):
+        assert (PROJECT_ROOT / script).is_file(), script
