@@ -72,7 +72,10 @@ def totals(cases: list[dict]) -> Counter:
 
 
 def stages(case: dict) -> str:
-    return "+".join(sorted({f["stage"] for f in case["findings"] if not f["uncertain"]})) or "-"
+    """The stages of a snapshot case's certain findings joined with `+`; `judge-band` when it was not passed on
+    uncertain findings alone (the optional judge's band), `-` when passed with none."""
+    found = "+".join(sorted({f["stage"] for f in case["findings"] if not f["uncertain"]}))
+    return found or ("judge-band" if case["decision"] != "pass" else "-")
 
 
 def compare(before: list[dict], after: list[dict], show: int) -> str:

@@ -19,40 +19,23 @@ Default case files: those of bench/detector_quality.py (never used to fit or cal
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-from detector_quality import DEFAULT_CASES  # noqa: E402
-
-from supervisor.evaluation import is_control, is_harmful, read_cases  # noqa: E402
-from supervisor.policy import DEFAULT_POLICY  # noqa: E402
-from supervisor.rules.rulebook import compile_rulebook  # noqa: E402
-from supervisor.services import make_embedder, make_supervisor, rulebook_options  # noqa: E402
-from supervisor.settings import load_settings  # noqa: E402
+# (each sets up the repository's import path and litellm's local cost map on import)
+from detector_quality import DEFAULT_CASES
+from verdict_snapshot import snapshot, stages
 
 
-def sources(cases: list[dict], rulebook, supervisor) -> dict[str, Counter]:
-    """Per file: stage combinations of caught answers and of false alarms, and the request judgement (cases and
-    those whose message read as a harmful request, harmful exchanges and controls as `supervisor eval` counts
-    them)."""
+def sources(cases: list[dict]) -> dict[str, Counter]:
+    """Stage combinations of caught answers and of false alarms, and the request judgement (cases, and those whose
+    message read as a harmful request), from a verdict snapshot's cases (bench/verdict_snapshot.py)."""
     out = {"caught": Counter(), "false alarms": Counter(), "requests": Counter()}
     for case in cases:
-        kind = "harmful" if is_harmful(case) else "control" if is_control(case) else None
-        if kind is None:
-            continue
-        verdict, ctx = supervisor.check_in_context_sync(
-            rulebook.for_country(case["country"]), DEFAULT_POLICY, response=case["response"],
-            messages=case.get("messages"), grade=case.get("grade"), lang=case["lang"])
-        out["requests"].update([kind] + [f"{kind} asked"] * bool(ctx.harmful_request))
-        if verdict.decision != "pass":
-            stages = sorted({f.stage for f in verdict.findings if not f.uncertain})
-            out["caught" if kind == "harmful" else "false alarms"]["+".join(stages) or "judge-band"] += 1
+        kind = case["kind"]
+        out["requests"].update([kind] + [f"{kind} asked"] * case["asked"])
+        if case["decision"] != "pass":
+            out["caught" if kind == "harmful" else "false alarms"][stages(case)] += 1
     return out
 
 
@@ -72,20 +55,12 @@ def main() -> None:
     parser.add_argument("--cases", type=Path, nargs="*", default=None)
     parser.add_argument("--curricula", type=Path, default=None, help="curricula folder instead of the shipped one")
     args = parser.parse_args()
-    settings = load_settings()
-    if args.curricula is not None:
-        settings = settings.with_overrides(curricula_dir=args.curricula)
-    embedder = make_embedder(settings)
-    supervisor = make_supervisor(settings, embedder)
-    rulebook = compile_rulebook(settings.curricula_dir, embedder.embed, **rulebook_options(settings, embedder))
-    total = {"caught": Counter(), "false alarms": Counter(), "requests": Counter()}
-    for path in args.cases if args.cases is not None else [p for p in DEFAULT_CASES if p.is_file()]:
-        result = sources(read_cases(path), rulebook, supervisor)
-        print(format_sources(path.name, result))
-        for key, counts in result.items():
-            total[key].update(counts)
+    paths = [p for p in (args.cases if args.cases is not None else DEFAULT_CASES) if p.is_file()]
+    judged = snapshot(paths, args.curricula)
+    for path in paths:
+        print(format_sources(path.name, sources([c for c in judged if c["file"] == path.name])))
     print()
-    print(format_sources("all files", total))
+    print(format_sources("all files", sources(judged)))
 
 
 if __name__ == "__main__":
